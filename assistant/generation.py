@@ -1,0 +1,212 @@
+"""Answer generation behind one seam: a LangChain runnable from GenerationInput to Draft.
+
+The embedded default is a grounded extractive composer. It answers only with sentences
+quoted from the retrieved passages, cites each source as [n], and declines when the
+passages do not cover the question's informative terms. LLM backends plug in as another
+runnable with the same input and output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import opencc
+import yaml
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant.retrieval import Passage
+from assistant.text import Language, content_terms, split_sentences
+
+TermWeight = Callable[[str], float]
+
+_BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)]\s*)")
+_MAX_SENTENCES = 3
+_MAX_ANSWER_CHARS = 420
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    passage: str
+    chunk_id: str
+    effective_from: str | None
+    effective_to: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "section": self.section,
+            "passage": self.passage,
+            "chunk_id": self.chunk_id,
+            "effective_from": self.effective_from,
+            "effective_to": self.effective_to,
+        }
+
+
+@dataclass(frozen=True)
+class GenerationInput:
+    question: str
+    language: Language
+    passages: Sequence[Passage]
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    grounded: bool = True
+    support: float = 0.0
+
+
+@dataclass(frozen=True)
+class ComposerWording:
+    answer_intro: dict[str, str]
+    decline: dict[str, str]
+
+    @classmethod
+    def load(cls, prompts_dir: Path) -> ComposerWording:
+        data = yaml.safe_load((prompts_dir / "composer.yaml").read_text(encoding="utf-8"))
+        return cls(answer_intro=data["answer_intro"], decline=data["decline"])
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage_rank: int
+    position: int
+    text: str
+    support: float
+
+
+def sentence_units(passage_text: str) -> list[str]:
+    """A passage's quotable units: its sentences, with table rows read against their header."""
+    units: list[str] = []
+    header: list[str] | None = None
+    for line in passage_text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            cells = [cell.strip() for cell in stripped.strip("|").split("|")]
+            if header is None:
+                header = cells
+            else:
+                units.append(render_row(header, cells))
+            continue
+        header = None
+        units.extend(split_sentences(_BULLET.sub("", stripped)))
+    return [unit for unit in units if unit]
+
+
+def render_row(header: Sequence[str], cells: Sequence[str]) -> str:
+    """'| 期限 | 年利率 |' over '| 3年 | 1.90% |' reads as '期限：3年，年利率：1.90%。'"""
+    pairs = [f"{h}：{c}" if h else c for h, c in zip(header, cells, strict=False) if c]
+    return "，".join(pairs) + "。"
+
+
+def support(question_terms: set[str], sentence: str, context: str, weight: TermWeight) -> float:
+    """Share of the question's information (terms weighted by rarity) that a sentence covers.
+    Terms found only in the passage's title or section count half."""
+    total = sum(weight(t) for t in question_terms)
+    if total == 0:
+        return 0.0
+    in_sentence = question_terms & content_terms(sentence)
+    if not in_sentence:
+        return 0.0
+    in_context = (question_terms - in_sentence) & content_terms(context)
+    covered = sum(weight(t) for t in in_sentence) + 0.5 * sum(weight(t) for t in in_context)
+    return covered / total
+
+
+def rank_candidates(
+    question: str, passages: Sequence[Passage], weight: TermWeight
+) -> list[Candidate]:
+    terms = content_terms(question)
+    candidates = []
+    for rank, passage in enumerate(passages):
+        context = f"{passage.chunk.title} {passage.chunk.section}"
+        for position, unit in enumerate(sentence_units(passage.chunk.text)):
+            score = support(terms, unit, context, weight)
+            if score > 0:
+                candidates.append(Candidate(rank, position, unit, score))
+    return sorted(candidates, key=lambda c: (-c.support, c.passage_rank, c.position))
+
+
+def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidate]:
+    """The best sentence, plus close runners-up, within a short answer's length."""
+    if not candidates or candidates[0].support < min_support:
+        return []
+    floor = max(min_support, 0.8 * candidates[0].support)
+    chosen: list[Candidate] = []
+    length = 0
+    for candidate in candidates:
+        if candidate.support < floor or len(chosen) == _MAX_SENTENCES:
+            break
+        if any(candidate.text == c.text for c in chosen):
+            continue
+        if chosen and length + len(candidate.text) > _MAX_ANSWER_CHARS:
+            continue
+        chosen.append(candidate)
+        length += len(candidate.text)
+    return sorted(chosen, key=lambda c: (c.passage_rank, c.position))
+
+
+def compose(
+    request: GenerationInput, wording: ComposerWording, weight: TermWeight, min_support: float
+) -> Draft:
+    chosen = select(rank_candidates(request.question, request.passages, weight), min_support)
+    if not chosen:
+        return Draft(text=_localise(wording.decline[request.language], request.language),
+                     grounded=False)
+    citations: list[Citation] = []
+    numbers: dict[int, int] = {}
+    paragraphs: list[str] = []
+    for rank in dict.fromkeys(c.passage_rank for c in chosen):
+        chunk = request.passages[rank].chunk
+        numbers[rank] = len(citations) + 1
+        citations.append(
+            Citation(numbers[rank], chunk.doc_id, chunk.title, chunk.section, chunk.text,
+                     chunk.chunk_id, chunk.effective_from, chunk.effective_to)
+        )
+        quoted = _join_quotes([c.text for c in chosen if c.passage_rank == rank])
+        intro = wording.answer_intro[request.language].format(title=chunk.title)
+        paragraphs.append(f"{intro}{quoted}[{numbers[rank]}]")
+    return Draft(
+        text=_localise("\n".join(paragraphs), request.language),
+        citations=citations,
+        grounded=True,
+        support=max(c.support for c in chosen),
+    )
+
+
+def extractive_generator(
+    wording: ComposerWording, weight: TermWeight, min_support: float
+) -> Runnable[GenerationInput, Draft]:
+    """The embedded default generator, as a LangChain runnable."""
+    return RunnableLambda(lambda request: compose(request, wording, weight, min_support),
+                          name="extractive_composer")
+
+
+def _join_quotes(sentences: list[str]) -> str:
+    out = ""
+    for sentence in sentences:
+        if out and out[-1].isascii() and sentence[:1].isascii():
+            out += " "
+        out += sentence
+    return out
+
+
+@lru_cache(maxsize=1)
+def _to_traditional() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+def _localise(text: str, language: Language) -> str:
+    """A Traditional Chinese question gets its answer in Traditional characters."""
+    return _to_traditional().convert(text) if language == "zh-TW" else text

@@ -1,0 +1,357 @@
+"""The knowledge index: Chroma for dense vectors, BM25 for keywords, one snapshot at a time.
+
+Layout on disk:
+
+    <index_dir>/CURRENT                  names the generation readers use
+    <index_dir>/generations/<gen>/       chroma/, chunks.jsonl, documents.json
+
+An ingest builds a complete new generation beside the current one, reusing the embeddings of
+unchanged documents (matched by content hash), then switches CURRENT with one atomic rename.
+Readers therefore see the old index or the new one, never half of either, and a failed
+ingest leaves the current generation untouched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+
+from assistant.chunking import chunk_document, embedding_text
+from assistant.documents import Document, DocumentMeta
+from assistant.embeddings import ChromaEmbeddings, Embedder
+from assistant.keyword import BM25
+from assistant.roles import Audience
+from assistant.text import tokenize
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "passages"
+_OPEN_START = 0
+_OPEN_END = 99_991_231
+
+
+class IndexNotBuilt(RuntimeError):
+    """Nothing has been ingested into this index yet."""
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    section: str
+    text: str
+    title: str
+    kind: str
+    audience: str
+    language: str
+    effective_from: str | None
+    effective_to: str | None
+    source: str
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    content_hash: str
+    source: str
+    meta: dict[str, Any]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    generation: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def _day_number(value: str | date | None, default: int) -> int:
+    if value is None:
+        return default
+    return int(str(value).replace("-", ""))
+
+
+def chroma_client(path: Path) -> chromadb.api.ClientAPI:
+    settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class Snapshot:
+    """One generation of the index, loaded for reading."""
+
+    def __init__(self, directory: Path, generation: str, embedder: Embedder) -> None:
+        self.directory = directory
+        self.generation = generation
+        self.chunks = [
+            IndexedChunk(**{**row, "tokens": tuple(row["tokens"])})
+            for row in _read_jsonl(directory / "chunks.jsonl")
+        ]
+        documents = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
+        self.documents = {doc_id: DocumentRecord(**record) for doc_id, record in documents.items()}
+        self.position = {chunk.chunk_id: i for i, chunk in enumerate(self.chunks)}
+        self.bm25 = BM25([chunk.tokens for chunk in self.chunks])
+        self._audience = np.array([chunk.audience for chunk in self.chunks], dtype=object)
+        self._starts = np.array(
+            [_day_number(c.effective_from, _OPEN_START) for c in self.chunks], dtype=np.int64
+        )
+        self._ends = np.array(
+            [_day_number(c.effective_to, _OPEN_END) for c in self.chunks], dtype=np.int64
+        )
+        self.collection = chroma_client(directory / "chroma").get_collection(
+            COLLECTION, embedding_function=ChromaEmbeddings(embedder)
+        )
+
+    def mask(self, audiences: Sequence[Audience], on: date) -> np.ndarray:
+        """Passages the reader may see on that day."""
+        day = _day_number(on, 0)
+        allowed = np.isin(self._audience, [str(a) for a in audiences])
+        return allowed & (self._starts <= day) & (self._ends >= day)
+
+    @staticmethod
+    def where(audiences: Sequence[Audience], on: date) -> dict[str, Any]:
+        """The same filter, as a Chroma metadata clause."""
+        day = _day_number(on, 0)
+        return {
+            "$and": [
+                {"audience": {"$in": [str(a) for a in audiences]}},
+                {"effective_from": {"$lte": day}},
+                {"effective_to": {"$gte": day}},
+            ]
+        }
+
+
+class KnowledgeIndex:
+    def __init__(
+        self, directory: Path, embedder: Embedder, chunk_size: int = 360, chunk_overlap: int = 1
+    ) -> None:
+        self.directory = directory
+        self.embedder = embedder
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self._snapshot: Snapshot | None = None
+
+    @property
+    def _pointer(self) -> Path:
+        return self.directory / "CURRENT"
+
+    def current_generation(self) -> str | None:
+        try:
+            return json.loads(self._pointer.read_text(encoding="utf-8"))["generation"]
+        except FileNotFoundError:
+            return None
+
+    def snapshot(self) -> Snapshot:
+        """The current generation; reloaded when another process has switched CURRENT."""
+        generation = self.current_generation()
+        if generation is None:
+            raise IndexNotBuilt(
+                f"the index at {self.directory} is empty; run `assistant ingest` first"
+            )
+        if self._snapshot is None or self._snapshot.generation != generation:
+            log.info("opening index generation %s", generation)
+            self._snapshot = Snapshot(self._generation_dir(generation), generation, self.embedder)
+        return self._snapshot
+
+    def ingest(
+        self,
+        documents: Sequence[Document],
+        prune: bool = False,
+        keep_sources: frozenset[str] = frozenset(),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Add or update documents. With `prune`, documents not given are removed, except
+        those whose source file is in `keep_sources` (files that failed to load this time)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            old = self.snapshot() if self.current_generation() else None
+            old_docs = old.documents if old else {}
+            incoming = {doc.meta.id: doc for doc in documents}
+            report = IngestReport()
+            kept: dict[str, DocumentRecord] = {}
+            for doc_id, record in old_docs.items():
+                if doc_id in incoming:
+                    continue
+                if prune and record.source not in keep_sources:
+                    report.removed.append(doc_id)
+                else:
+                    kept[doc_id] = record
+            for doc_id, doc in incoming.items():
+                previous = old_docs.get(doc_id)
+                if previous is None:
+                    report.added.append(doc_id)
+                elif previous.content_hash == doc.content_hash:
+                    report.unchanged.append(doc_id)
+                else:
+                    report.updated.append(doc_id)
+            if old is not None and not report.changed:
+                report.chunks_total = len(old.chunks)
+                report.generation = old.generation
+                return report
+            reused_ids = set(kept) | set(report.unchanged)
+            reused = [c for c in (old.chunks if old else []) if c.doc_id in reused_ids]
+            fresh = [
+                chunk
+                for doc_id in report.added + report.updated
+                for chunk in _index_chunks(incoming[doc_id], self.chunk_size, self.chunk_overlap)
+            ]
+            records = {**kept}
+            for doc_id in report.unchanged + report.added + report.updated:
+                doc = incoming[doc_id]
+                records[doc_id] = DocumentRecord(
+                    doc_id, doc.content_hash, doc.source, doc.meta.model_dump(mode="json")
+                )
+            generation = self._build(old, reused, fresh, records, progress)
+            report.chunks_embedded = len(fresh)
+            report.chunks_total = len(reused) + len(fresh)
+            report.generation = generation
+            self._switch_to(generation)
+            self._collect_garbage(keep={generation, old.generation if old else ""})
+            return report
+
+    def _build(
+        self,
+        old: Snapshot | None,
+        reused: list[IndexedChunk],
+        fresh: list[IndexedChunk],
+        records: dict[str, DocumentRecord],
+        progress: Callable[[int, int], None] | None,
+    ) -> str:
+        generation = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        target = self._generation_dir(generation)
+        target.mkdir(parents=True)
+        client = chroma_client(target / "chroma")
+        collection = client.create_collection(
+            COLLECTION,
+            embedding_function=ChromaEmbeddings(self.embedder),
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        batch = min(client.get_max_batch_size(), 1000)
+        done, total = 0, len(reused) + len(fresh)
+        for start in range(0, len(reused), batch):
+            part = reused[start : start + batch]
+            assert old is not None
+            stored = old.collection.get(ids=[c.chunk_id for c in part], include=["embeddings"])
+            by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+            _add(collection, part, [by_id[c.chunk_id] for c in part])
+            done += len(part)
+            if progress:
+                progress(done, total)
+        for start in range(0, len(fresh), batch):
+            part = fresh[start : start + batch]
+            texts = [embedding_text(c.title, c.section, c.text) for c in part]
+            _add(collection, part, self.embedder.embed_passages(texts))
+            done += len(part)
+            if progress:
+                progress(done, total)
+        chunks = sorted(reused + fresh, key=lambda c: (c.doc_id, c.ordinal))
+        _write_atomically(
+            target / "chunks.jsonl",
+            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks),
+        )
+        _write_atomically(
+            target / "documents.json",
+            json.dumps({k: asdict(v) for k, v in sorted(records.items())}, ensure_ascii=False),
+        )
+        return generation
+
+    def _switch_to(self, generation: str) -> None:
+        _write_atomically(self._pointer, json.dumps({"generation": generation}))
+        log.info("index %s now serves generation %s", self.directory, generation)
+
+    def _collect_garbage(self, keep: set[str]) -> None:
+        """Drop generations that no reader can still be using: all but the current and the
+        one before it (a reader that opened it a moment ago may still be answering)."""
+        for path in (self.directory / "generations").iterdir():
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _generation_dir(self, generation: str) -> Path:
+        return self.directory / "generations" / generation
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        with open(self.directory / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _index_chunks(document: Document, size: int, overlap: int) -> list[IndexedChunk]:
+    meta: DocumentMeta = document.meta
+    return [
+        IndexedChunk(
+            chunk_id=chunk.chunk_id,
+            doc_id=meta.id,
+            ordinal=chunk.ordinal,
+            section=chunk.section,
+            text=chunk.text,
+            title=meta.title,
+            kind=meta.kind,
+            audience=str(meta.audience),
+            language=meta.language,
+            effective_from=meta.effective_from.isoformat() if meta.effective_from else None,
+            effective_to=meta.effective_to.isoformat() if meta.effective_to else None,
+            source=document.source,
+            tokens=tuple(tokenize(f"{meta.title} {chunk.section} {chunk.text}")),
+        )
+        for chunk in chunk_document(document, size, overlap)
+    ]
+
+
+def _add(collection: Any, chunks: Sequence[IndexedChunk], embeddings: Any) -> None:
+    collection.add(
+        ids=[c.chunk_id for c in chunks],
+        embeddings=[np.asarray(e, dtype=np.float32) for e in embeddings],
+        documents=[c.text for c in chunks],
+        metadatas=[
+            {
+                "doc_id": c.doc_id,
+                "audience": c.audience,
+                "language": c.language,
+                "effective_from": _day_number(c.effective_from, _OPEN_START),
+                "effective_to": _day_number(c.effective_to, _OPEN_END),
+            }
+            for c in chunks
+        ],
+    )
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)

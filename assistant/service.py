@@ -1,0 +1,59 @@
+"""Wiring: build the assistant and its index from the settings. The faces (CLI, HTTP,
+console) all start here, so they answer the same question the same way."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from langchain_core.runnables import Runnable
+
+from assistant.documents import LoadReport, PlainFileDefaults, load_documents
+from assistant.embeddings import load_embedder
+from assistant.generation import ComposerWording, Draft, GenerationInput, extractive_generator
+from assistant.index import IngestReport, KnowledgeIndex
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIndex:
+    directory = settings.data_dir / "indexes" / (index_name or settings.index_name)
+    return KnowledgeIndex(
+        directory,
+        load_embedder(settings.embedding_model, settings.embedding_threads),
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+    )
+
+
+def default_generator(settings: Settings) -> Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]]:
+    wording = ComposerWording.load(settings.prompts_dir)
+
+    def for_index(index: KnowledgeIndex) -> Runnable[GenerationInput, Draft]:
+        return extractive_generator(wording, index.snapshot().bm25.idf, settings.min_answer_support)
+
+    return for_index
+
+
+def build_assistant(settings: Settings, index_name: str | None = None) -> Assistant:
+    index = open_index(settings, index_name)
+    return Assistant(settings, index, index.embedder, default_generator(settings))
+
+
+def ingest_paths(
+    index: KnowledgeIndex,
+    paths: Sequence[Path],
+    defaults: PlainFileDefaults,
+    prune: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[LoadReport, IngestReport]:
+    """Load what can be loaded, report what cannot, and index the rest in one atomic switch."""
+    loaded = load_documents(paths, defaults)
+    for error in loaded.errors:
+        log.warning("skipped %s: %s", error.source, error.reason)
+    failed = frozenset(error.source for error in loaded.errors)
+    report = index.ingest(loaded.documents, prune=prune, keep_sources=failed, progress=progress)
+    return loaded, report

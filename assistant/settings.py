@@ -1,0 +1,50 @@
+"""The one settings object. Every tunable lives here; read it from the environment (ASSISTANT_*)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.roles import Role
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where indexes and state are stored.")
+    knowledge_dir: Path = Field(Path("knowledge"), description="Documents indexed by default.")
+    prompts_dir: Path = Field(Path("prompts"), description="Prompt templates.")
+    index_name: str = Field("bank", min_length=3, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]+$")
+
+    embedding_model: str = Field(
+        "use-m3",
+        description="use-m3 | e5-small | minilm | st:/path/to/a/sentence-transformers/model",
+    )
+    embedding_threads: int = Field(2, ge=1, description="BLAS threads for the embedder.")
+
+    chunk_size: int = Field(360, ge=80, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(1, ge=0, le=3, description="Sentences repeated between chunks.")
+
+    top_k: int = Field(5, ge=1, le=50)
+    candidate_pool: int = Field(40, ge=5, description="Candidates each retriever hands to fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion damping constant.")
+    min_answer_support: float = Field(
+        0.5, ge=0, le=1, description="Below this support the composer declines to answer."
+    )
+    max_message_chars: int = Field(2000, ge=10)
+
+    default_role: Role = Role.customer
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes" / self.index_name
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,78 @@
+"""Language-aware text primitives: script folding, tokens for keyword search, sentences."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Literal
+
+import jieba
+import opencc
+
+Language = Literal["zh-CN", "zh-TW", "en"]
+
+jieba.setLogLevel(logging.WARNING)
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_TOKEN_OK = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+# A sentence ends at Chinese or Western terminal punctuation (followed by space or end for '.').
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)(?=\s)|\n+")
+
+_STOPWORDS = frozenset(
+    """的 了 是 在 和 与 或 及 吗 呢 吧 啊 呀 么 么样 怎么 怎样 如何 什么 哪些 哪个 多少 请问 一下 我 我们 你 你们
+    您 他 她 它 这 那 这个 那个 有 没有 可以 能 能否 会 要 想 需要 就 都 也 还 又 对 为 被 把 从 到 给 让 个
+    a an the is are was were be been of to in on for and or with at by from as it this that what which
+    how much many can could do does did i my me we our you your please there any about when where who""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def fold(text: str) -> str:
+    """Normalise width and script so that 大額存單 and 大额存单 (and ＡＢＣ / abc) compare equal."""
+    text = unicodedata.normalize("NFKC", text)
+    if _CJK.search(text):
+        text = _to_simplified().convert(text)
+    return text.lower()
+
+
+def detect_language(text: str) -> Language:
+    """Guess zh-CN, zh-TW or en from the script of the text."""
+    cjk = len(_CJK.findall(text))
+    latin = sum(len(w) for w in _LATIN_WORD.findall(text))
+    if cjk == 0 or latin > cjk * 3:
+        return "en"
+    return "zh-TW" if _to_simplified().convert(text) != text else "zh-CN"
+
+
+def tokenize(text: str) -> list[str]:
+    """Keyword-search tokens: jieba words of the folded text, stopwords and punctuation dropped.
+
+    Chinese words are also split into their characters' bigrams so that a question phrased
+    with different word boundaries (起存金额 vs 起存 金额) still meets the passage.
+    """
+    tokens: list[str] = []
+    for word in jieba.lcut_for_search(fold(text)):
+        word = word.strip()
+        if not word or word in _STOPWORDS or not _TOKEN_OK.search(word):
+            continue
+        tokens.append(word)
+        if len(word) > 2 and _CJK.match(word):
+            tokens.extend(word[i : i + 2] for i in range(len(word) - 1))
+    return tokens
+
+
+def content_terms(text: str) -> set[str]:
+    """The distinct meaningful terms of a question, used to judge whether a passage answers it."""
+    return {t for t in tokenize(text) if len(t) > 1 or _CJK.match(t)}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split on Chinese and Western sentence ends; keeps the punctuation with its sentence."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
