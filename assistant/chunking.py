@@ -28,7 +28,6 @@ class Chunk:
         return f"{self.doc_id}#{self.ordinal}"
 
 
-
 def embedding_text(title: str, section: str, text: str) -> str:
     """What the dense index sees: the passage under its document title and section."""
     heading = f"{title} > {section}" if section else title

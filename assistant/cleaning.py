@@ -24,7 +24,9 @@ _COMMENT_COUNTER = re.compile(r"^(评论|\d+/\d+)$")
 # OCR of converted pages annotates characters with pinyin: 營(yíng)銷 -> 營銷.
 _PINYIN_NOTE = re.compile(r"(?<=[\u4e00-\u9fff])\([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
 # OCR of multi-column pages puts spaces between Chinese characters.
-_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff，。、；：！？）])[ \t\u3000]+(?=[\u4e00-\u9fff，。、；：！？（])")
+_CJK_GAP = re.compile(
+    r"(?<=[\u4e00-\u9fff，。、；：！？）])[ \t\u3000]+(?=[\u4e00-\u9fff，。、；：！？（])"
+)
 _LIST_BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s*")
 
 

@@ -43,19 +43,26 @@ def main(verbose: bool) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--index", "index_name", help="Index to write (default: settings).")
-@click.option("--audience", type=click.Choice([a.value for a in Audience]), default="public",
-              show_default=True, help="Audience of files that have no front matter.")
+@click.option(
+    "--audience",
+    type=click.Choice([a.value for a in Audience]),
+    default="public",
+    show_default=True,
+    help="Audience of files that have no front matter.",
+)
 @click.option("--prune", is_flag=True, help="Remove indexed documents not among PATHS.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def ingest(paths: tuple[Path, ...], index_name: str | None, audience: str, prune: bool,
-           as_json: bool) -> None:
+def ingest(
+    paths: tuple[Path, ...], index_name: str | None, audience: str, prune: bool, as_json: bool
+) -> None:
     """Index documents (default: the knowledge folder). Bad files are reported and skipped;
     the index switches to the new content in one step, or not at all."""
     settings = get_settings()
     index = _index_or_fail(settings, index_name)
     targets = list(paths) or [settings.knowledge_dir]
-    with click.progressbar(length=0, label="embedding", file=sys.stderr,
-                           hidden=as_json or not sys.stderr.isatty()) as bar:
+    with click.progressbar(
+        length=0, label="embedding", file=sys.stderr, hidden=as_json or not sys.stderr.isatty()
+    ) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.length = total
@@ -66,12 +73,18 @@ def ingest(paths: tuple[Path, ...], index_name: str | None, audience: str, prune
         )
     skipped = [{"source": e.source, "reason": e.reason} for e in loaded.errors]
     if as_json:
-        _emit({
-            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-            "removed": report.removed, "skipped": skipped,
-            "chunks_embedded": report.chunks_embedded, "chunks_total": report.chunks_total,
-            "generation": report.generation,
-        })
+        _emit(
+            {
+                "added": report.added,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "removed": report.removed,
+                "skipped": skipped,
+                "chunks_embedded": report.chunks_embedded,
+                "chunks_total": report.chunks_total,
+                "generation": report.generation,
+            }
+        )
     else:
         click.echo(
             f"{len(report.added)} added, {len(report.updated)} updated, "
@@ -103,8 +116,10 @@ def search(query: str, role: str, k: int, index_name: str | None, as_json: bool)
         return
     for rank, passage in enumerate(passages, start=1):
         chunk = passage.chunk
-        click.echo(f"{rank}. [{chunk.doc_id}] {chunk.title} — {chunk.section or '(intro)'}"
-                   f"  score={passage.score:.4f} audience={chunk.audience}")
+        click.echo(
+            f"{rank}. [{chunk.doc_id}] {chunk.title} — {chunk.section or '(intro)'}"
+            f"  score={passage.score:.4f} audience={chunk.audience}"
+        )
         click.echo("   " + chunk.text.replace("\n", "\n   "))
 
 

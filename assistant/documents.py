@@ -38,7 +38,7 @@ class DocumentMeta(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=r"^[\w][\w.-]{1,127}$")
+    id: str = Field(pattern=r"^[\w][\w.-]{0,127}$")
     title: str = Field(min_length=1, max_length=200)
     kind: Literal["product", "policy", "procedure", "faq", "reference"] = "faq"
     audience: Audience
@@ -164,9 +164,8 @@ def load_documents(paths: Iterable[Path], defaults: PlainFileDefaults) -> LoadRe
             continue
         first = seen.setdefault(document.meta.id, document.source)
         if first != document.source:
-            report.errors.append(
-                DocumentError(document.source, f"id '{document.meta.id}' is already used by {first}")
-            )
+            reason = f"id '{document.meta.id}' is already used by {first}"
+            report.errors.append(DocumentError(document.source, reason))
             continue
         report.documents.append(document)
     return report

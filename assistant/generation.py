@@ -24,6 +24,7 @@ from assistant.text import Language, content_terms, split_sentences
 TermWeight = Callable[[str], float]
 
 _BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)]\s*)")
+_INTRODUCES_LIST = ("：", ":", "；")
 _MAX_SENTENCES = 3
 _MAX_ANSWER_CHARS = 420
 
@@ -100,6 +101,11 @@ def sentence_units(passage_text: str) -> list[str]:
                 units.append(render_row(header, cells))
             continue
         header = None
+        if _BULLET.match(stripped) and units and units[-1].endswith(_INTRODUCES_LIST):
+            # A list belongs to the sentence that introduces it ("利率如下：- 1年期 1.55%").
+            separator = "" if units[-1].endswith(_INTRODUCES_LIST[:2]) else "；"
+            units[-1] = units[-1] + separator + _BULLET.sub("", stripped).rstrip("；;。")
+            continue
         units.extend(split_sentences(_BULLET.sub("", stripped)))
     return [unit for unit in units if unit]
 
@@ -162,8 +168,9 @@ def compose(
 ) -> Draft:
     chosen = select(rank_candidates(request.question, request.passages, weight), min_support)
     if not chosen:
-        return Draft(text=_localise(wording.decline[request.language], request.language),
-                     grounded=False)
+        return Draft(
+            text=_localise(wording.decline[request.language], request.language), grounded=False
+        )
     citations: list[Citation] = []
     numbers: dict[int, int] = {}
     paragraphs: list[str] = []
@@ -171,8 +178,16 @@ def compose(
         chunk = request.passages[rank].chunk
         numbers[rank] = len(citations) + 1
         citations.append(
-            Citation(numbers[rank], chunk.doc_id, chunk.title, chunk.section, chunk.text,
-                     chunk.chunk_id, chunk.effective_from, chunk.effective_to)
+            Citation(
+                numbers[rank],
+                chunk.doc_id,
+                chunk.title,
+                chunk.section,
+                chunk.text,
+                chunk.chunk_id,
+                chunk.effective_from,
+                chunk.effective_to,
+            )
         )
         quoted = _join_quotes([c.text for c in chosen if c.passage_rank == rank])
         intro = wording.answer_intro[request.language].format(title=chunk.title)
@@ -189,8 +204,9 @@ def extractive_generator(
     wording: ComposerWording, weight: TermWeight, min_support: float
 ) -> Runnable[GenerationInput, Draft]:
     """The embedded default generator, as a LangChain runnable."""
-    return RunnableLambda(lambda request: compose(request, wording, weight, min_support),
-                          name="extractive_composer")
+    return RunnableLambda(
+        lambda request: compose(request, wording, weight, min_support), name="extractive_composer"
+    )
 
 
 def _join_quotes(sentences: list[str]) -> str:

@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Literal, Protocol
 
 from langchain_core.runnables import Runnable
@@ -97,7 +96,6 @@ class Assistant:
         generator_for: Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]],
         input_rails: Sequence[InputRail] = (),
         output_rails: Sequence[OutputRail] = (),
-        today: Callable[[], date] = date.today,
     ) -> None:
         self.settings = settings
         self.index = index
@@ -105,7 +103,6 @@ class Assistant:
         self._generator_for = generator_for
         self.input_rails = list(input_rails)
         self.output_rails = list(output_rails)
-        self._today = today
 
     def validate(self, request: TurnRequest) -> str:
         message = request.message.strip()
@@ -125,7 +122,7 @@ class Assistant:
             query,
             role,
             k or self.settings.top_k,
-            self._today(),
+            self.settings.today(),
             pool=self.settings.candidate_pool,
             rrf_k=self.settings.rrf_k,
         )
@@ -140,10 +137,20 @@ class Assistant:
         verdicts = [rail(message, context) for rail in self.input_rails]
         blocked = next((v for v in verdicts if v.action in ("block", "handoff")), None)
         if blocked is not None:
-            return TurnResult(session_id, turn_id, blocked.text or blocked.reason, [], language,
-                              False, [], verdicts, _ms_since(started))
-        message = next((v.text for v in reversed(verdicts) if v.action == "mask" and v.text),
-                       message)
+            return TurnResult(
+                session_id,
+                turn_id,
+                blocked.text or blocked.reason,
+                [],
+                language,
+                False,
+                [],
+                verdicts,
+                _ms_since(started),
+            )
+        message = next(
+            (v.text for v in reversed(verdicts) if v.action == "mask" and v.text), message
+        )
         passages = self.search(message, request.role)
         context = TurnContext(role=request.role, language=language, passages=passages)
         draft = self._generator_for(self.index).invoke(
@@ -154,12 +161,26 @@ class Assistant:
             verdicts.append(verdict)
             if verdict.action in ("rewrite", "block") and verdict.text is not None:
                 draft = Draft(text=verdict.text, citations=[], grounded=False)
-        result = TurnResult(session_id, turn_id, draft.text, draft.citations, language,
-                            draft.grounded, passages, verdicts, _ms_since(started))
+        result = TurnResult(
+            session_id,
+            turn_id,
+            draft.text,
+            draft.citations,
+            language,
+            draft.grounded,
+            passages,
+            verdicts,
+            _ms_since(started),
+        )
         log.info(
             "turn %s session=%s role=%s lang=%s grounded=%s citations=%s %.0fms",
-            turn_id, session_id, request.role, language, draft.grounded,
-            [c.doc_id for c in draft.citations], result.elapsed_ms,
+            turn_id,
+            session_id,
+            request.role,
+            language,
+            draft.grounded,
+            [c.doc_id for c in draft.citations],
+            result.elapsed_ms,
         )
         return result
 

@@ -20,16 +20,18 @@ log = logging.getLogger(__name__)
 
 
 def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIndex:
-    directory = settings.data_dir / "indexes" / (index_name or settings.index_name)
     return KnowledgeIndex(
-        directory,
+        settings.index_dir(index_name),
         load_embedder(settings.embedding_model, settings.embedding_threads),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
     )
 
 
-def default_generator(settings: Settings) -> Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]]:
+GeneratorFactory = Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]]
+
+
+def default_generator(settings: Settings) -> GeneratorFactory:
     wording = ComposerWording.load(settings.prompts_dir)
 
     def for_index(index: KnowledgeIndex) -> Runnable[GenerationInput, Draft]:

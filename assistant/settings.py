@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from assistant.roles import Role
 
 
 class Settings(BaseSettings):
@@ -36,13 +35,17 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(2000, ge=10)
 
-    default_role: Role = Role.customer
+    as_of: date | None = Field(
+        None, description="Answer as of this day (effective dates); default: today."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
-    @property
-    def index_dir(self) -> Path:
-        return self.data_dir / "indexes" / self.index_name
+    def today(self) -> date:
+        return self.as_of or date.today()
+
+    def index_dir(self, index_name: str | None = None) -> Path:
+        return self.data_dir / "indexes" / (index_name or self.index_name)
 
 
 @lru_cache

@@ -21,12 +21,16 @@ _TOKEN_OK = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 # A sentence ends at Chinese or Western terminal punctuation (followed by space or end for '.').
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)(?=\s)|\n+")
 
-_STOPWORDS = frozenset(
-    """的 了 是 在 和 与 或 及 吗 呢 吧 啊 呀 么 么样 怎么 怎样 如何 什么 哪些 哪个 多少 请问 一下 我 我们 你 你们
-    您 他 她 它 这 那 这个 那个 有 没有 可以 能 能否 会 要 想 需要 就 都 也 还 又 对 为 被 把 从 到 给 让 个
-    a an the is are was were be been of to in on for and or with at by from as it this that what which
-    how much many can could do does did i my me we our you your please there any about when where who""".split()
+_STOPWORD_TEXT = (
+    "的 了 是 在 和 与 或 及 吗 呢 吧 啊 呀 么 么样 怎么 怎样 如何 "
+    "什么 哪些 哪个 多少 请问 一下 我 我们 你 你们 您 他 她 它 这 "
+    "那 这个 那个 有 没有 可以 能 能否 会 要 想 需要 就 都 也 还 又 "
+    "对 为 被 把 从 到 给 让 个 a an the is are was were be been of "
+    "to in on for and or with at by from as it this that what which "
+    "how much many can could do does did i my me we our you your "
+    "please there any about when where who "
 )
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,66 @@
+"""Shared fixtures: the real knowledge base, indexed once per test session with the real
+embedding model, and read as of a fixed day so effective dates do not drift with the clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from assistant.documents import PlainFileDefaults
+from assistant.embeddings import Embedder, load_embedder
+from assistant.pipeline import Assistant
+from assistant.service import build_assistant, ingest_paths, open_index
+from assistant.settings import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+SEEDS = ROOT.parent / "shared" / "seeds"
+AS_OF = date(2026, 6, 1)
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "knowledge_dir": KNOWLEDGE,
+        "prompts_dir": ROOT / "prompts",
+        "as_of": AS_OF,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return load_embedder("use-m3", 2)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def assistant(settings: Settings) -> Assistant:
+    loaded, report = ingest_paths(open_index(settings), [KNOWLEDGE], PlainFileDefaults())
+    assert not loaded.errors, loaded.errors
+    assert report.chunks_total > 0
+    return build_assistant(settings)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def front_matter(doc_id: str, body: str, **fields: str) -> str:
+    meta = {"id": doc_id, "title": fields.pop("title", doc_id), "audience": "public", **fields}
+    lines = "\n".join(f"{key}: {value}" for key, value in meta.items())
+    return f"---\n{lines}\n---\n{body}\n"
