@@ -22,6 +22,8 @@ from assistant.retrieval import Passage
 from assistant.text import Language, content_terms, split_sentences
 
 TermWeight = Callable[[str], float]
+# Cosine similarity of a question to each of several texts.
+Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 
 _BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)]\s*)")
 _INTRODUCES_LIST = ("：", ":", "；")
@@ -116,31 +118,43 @@ def render_row(header: Sequence[str], cells: Sequence[str]) -> str:
     return "，".join(pairs) + "。"
 
 
-def support(question_terms: set[str], sentence: str, context: str, weight: TermWeight) -> float:
+def lexical_support(
+    question_terms: set[str], sentence: str, context: str, weight: TermWeight
+) -> float:
     """Share of the question's information (terms weighted by rarity) that a sentence covers.
     Terms found only in the passage's title or section count half."""
     total = sum(weight(t) for t in question_terms)
     if total == 0:
         return 0.0
     in_sentence = question_terms & content_terms(sentence)
-    if not in_sentence:
-        return 0.0
     in_context = (question_terms - in_sentence) & content_terms(context)
     covered = sum(weight(t) for t in in_sentence) + 0.5 * sum(weight(t) for t in in_context)
     return covered / total
 
 
 def rank_candidates(
-    question: str, passages: Sequence[Passage], weight: TermWeight
+    question: str, passages: Sequence[Passage], weight: TermWeight, similarity: Similarity
 ) -> list[Candidate]:
+    """Every quotable sentence of the passages, scored by how well it answers the question:
+    half lexical coverage of the question's informative terms, half semantic similarity."""
     terms = content_terms(question)
-    candidates = []
-    for rank, passage in enumerate(passages):
-        context = f"{passage.chunk.title} {passage.chunk.section}"
-        for position, unit in enumerate(sentence_units(passage.chunk.text)):
-            score = support(terms, unit, context, weight)
-            if score > 0:
-                candidates.append(Candidate(rank, position, unit, score))
+    units = [
+        (rank, position, unit, f"{passage.chunk.title} {passage.chunk.section}")
+        for rank, passage in enumerate(passages)
+        for position, unit in enumerate(sentence_units(passage.chunk.text))
+    ]
+    if not units:
+        return []
+    semantic = similarity(question, [f"{context}：{unit}" for *_, unit, context in units])
+    candidates = [
+        Candidate(
+            rank,
+            position,
+            unit,
+            0.5 * lexical_support(terms, unit, context, weight) + 0.5 * float(cosine),
+        )
+        for (rank, position, unit, context), cosine in zip(units, semantic, strict=True)
+    ]
     return sorted(candidates, key=lambda c: (-c.support, c.passage_rank, c.position))
 
 
@@ -164,9 +178,14 @@ def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidat
 
 
 def compose(
-    request: GenerationInput, wording: ComposerWording, weight: TermWeight, min_support: float
+    request: GenerationInput,
+    wording: ComposerWording,
+    weight: TermWeight,
+    similarity: Similarity,
+    min_support: float,
 ) -> Draft:
-    chosen = select(rank_candidates(request.question, request.passages, weight), min_support)
+    candidates = rank_candidates(request.question, request.passages, weight, similarity)
+    chosen = select(candidates, min_support)
     if not chosen:
         return Draft(
             text=_localise(wording.decline[request.language], request.language), grounded=False
@@ -201,11 +220,12 @@ def compose(
 
 
 def extractive_generator(
-    wording: ComposerWording, weight: TermWeight, min_support: float
+    wording: ComposerWording, weight: TermWeight, similarity: Similarity, min_support: float
 ) -> Runnable[GenerationInput, Draft]:
     """The embedded default generator, as a LangChain runnable."""
     return RunnableLambda(
-        lambda request: compose(request, wording, weight, min_support), name="extractive_composer"
+        lambda request: compose(request, wording, weight, similarity, min_support),
+        name="extractive_composer",
     )
 
 

@@ -35,7 +35,12 @@ def default_generator(settings: Settings) -> GeneratorFactory:
     wording = ComposerWording.load(settings.prompts_dir)
 
     def for_index(index: KnowledgeIndex) -> Runnable[GenerationInput, Draft]:
-        return extractive_generator(wording, index.snapshot().bm25.idf, settings.min_answer_support)
+        def similarity(question: str, texts: Sequence[str]) -> Sequence[float]:
+            return index.embedder.embed_passages(texts) @ index.embedder.embed_query(question)
+
+        return extractive_generator(
+            wording, index.snapshot().bm25.idf, similarity, settings.min_answer_support
+        )
 
     return for_index
 

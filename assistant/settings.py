@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     candidate_pool: int = Field(40, ge=5, description="Candidates each retriever hands to fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion damping constant.")
     min_answer_support: float = Field(
-        0.5, ge=0, le=1, description="Below this support the composer declines to answer."
+        0.32, ge=0, le=1, description="Below this support the composer declines to answer."
     )
     max_message_chars: int = Field(2000, ge=10)
 

@@ -29,6 +29,8 @@ _STOPWORD_TEXT = (
     "to in on for and or with at by from as it this that what which "
     "how much many can could do does did i my me we our you your "
     "please there any about when where who "
+    "怎么办 怎么样 最多 最少 几 几天 多久 多长 是否 哪里 哪儿 吗？ 呢？ 请 麻烦 想问 问 知道 告诉 "
+    "一下子 啥 咋 咋办 么办 办 "
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
@@ -56,25 +58,19 @@ def detect_language(text: str) -> Language:
 
 
 def tokenize(text: str) -> list[str]:
-    """Keyword-search tokens: jieba words of the folded text, stopwords and punctuation dropped.
-
-    Chinese words are also split into their characters' bigrams so that a question phrased
-    with different word boundaries (起存金额 vs 起存 金额) still meets the passage.
-    """
+    """Keyword-search tokens: jieba's search-mode words of the folded text (long words also
+    yield their sub-words), stopwords and punctuation dropped."""
     tokens: list[str] = []
     for word in jieba.lcut_for_search(fold(text)):
         word = word.strip()
-        if not word or word in _STOPWORDS or not _TOKEN_OK.search(word):
-            continue
-        tokens.append(word)
-        if len(word) > 2 and _CJK.match(word):
-            tokens.extend(word[i : i + 2] for i in range(len(word) - 1))
+        if word and word not in _STOPWORDS and _TOKEN_OK.search(word):
+            tokens.append(word)
     return tokens
 
 
 def content_terms(text: str) -> set[str]:
     """The distinct meaningful terms of a question, used to judge whether a passage answers it."""
-    return {t for t in tokenize(text) if len(t) > 1 or _CJK.match(t)}
+    return set(tokenize(text))
 
 
 def split_sentences(text: str) -> list[str]:
