@@ -26,7 +26,7 @@ TermWeight = Callable[[str], float]
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 
 _BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)]\s*)")
-_INTRODUCES_LIST = ("：", ":", "；")
+_OPENS_LIST = ("：", ":")
 _MAX_SENTENCES = 3
 _MAX_ANSWER_CHARS = 420
 
@@ -93,6 +93,7 @@ def sentence_units(passage_text: str) -> list[str]:
     """A passage's quotable units: its sentences, with table rows read against their header."""
     units: list[str] = []
     header: list[str] | None = None
+    list_open = False
     for line in passage_text.splitlines():
         stripped = line.strip()
         if stripped.startswith("|"):
@@ -103,12 +104,15 @@ def sentence_units(passage_text: str) -> list[str]:
                 units.append(render_row(header, cells))
             continue
         header = None
-        if _BULLET.match(stripped) and units and units[-1].endswith(_INTRODUCES_LIST):
+        item = _BULLET.sub("", stripped)
+        if _BULLET.match(stripped) and units and (list_open or units[-1].endswith(_OPENS_LIST)):
             # A list belongs to the sentence that introduces it ("利率如下：- 1年期 1.55%").
-            separator = "" if units[-1].endswith(_INTRODUCES_LIST[:2]) else "；"
-            units[-1] = units[-1] + separator + _BULLET.sub("", stripped).rstrip("；;。")
+            separator = "" if units[-1].endswith(_OPENS_LIST) else "；"
+            units[-1] = units[-1] + separator + item.rstrip("；;。")
+            list_open = True
             continue
-        units.extend(split_sentences(_BULLET.sub("", stripped)))
+        list_open = False
+        units.extend(split_sentences(item))
     return [unit for unit in units if unit]
 
 
@@ -162,7 +166,7 @@ def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidat
     """The best sentence, plus close runners-up, within a short answer's length."""
     if not candidates or candidates[0].support < min_support:
         return []
-    floor = max(min_support, 0.8 * candidates[0].support)
+    floor = max(min_support, 0.85 * candidates[0].support)
     chosen: list[Candidate] = []
     length = 0
     for candidate in candidates:
@@ -174,7 +178,9 @@ def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidat
             continue
         chosen.append(candidate)
         length += len(candidate.text)
-    return sorted(chosen, key=lambda c: (c.passage_rank, c.position))
+    # The most relevant source speaks first; within a source, sentences keep their order.
+    source_order = {c.passage_rank: -c.support for c in reversed(chosen)}
+    return sorted(chosen, key=lambda c: (source_order[c.passage_rank], c.position))
 
 
 def compose(

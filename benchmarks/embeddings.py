@@ -9,12 +9,14 @@ questions it reports:
 - R@1 / R@5: share of questions with a gold document among the top 1 / 5 documents,
   overall and R@5 per language (zh-CN, zh-TW, en);
 - MRR: mean reciprocal rank of the first gold document;
-- load s: seconds for load_embedder (includes importing the model's libraries, e.g. torch);
+- load s: seconds from load_embedder to the first query vector (includes importing the
+  model's libraries, e.g. torch, and any weights a model only reads on first use);
 - passages/s: all chunks embedded in one call, best of 3 repetitions;
 - query p50 / p95 ms: latency of embedding each question (all of them) singly.
 
-Timings are wall clock on whatever machine runs this and are noisy when other work shares
-its cores; compare models within one run rather than across runs.
+Each model runs in its own fresh process, so one model's thread pools cannot slow the
+next one down. Timings are wall clock on whatever machine runs this and are noisy when other
+work shares its cores; compare models within one run rather than across runs.
 
 Run from the repository root:
 
@@ -29,8 +31,10 @@ import os
 import platform
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -100,8 +104,10 @@ def load_questions() -> list[Question]:
 
 
 def timed_load(spec: str, threads: int) -> tuple[Embedder, float]:
+    """Load the model and embed one query, since some models read their weights lazily."""
     start = time.perf_counter()
     embedder = load_embedder(spec, threads)
+    embedder.embed_query("warm-up")
     return embedder, time.perf_counter() - start
 
 
@@ -153,9 +159,7 @@ def mean_reciprocal_rank(ranks: Sequence[int | None]) -> float:
     return float(np.mean([1 / r if r else 0.0 for r in ranks])) if ranks else float("nan")
 
 
-def evaluate(
-    spec: str, threads: int, passages: list[Passage], questions: list[Question]
-) -> Result:
+def evaluate(spec: str, threads: int, passages: list[Passage], questions: list[Question]) -> Result:
     embedder, load_s = timed_load(spec, threads)
     passage_vectors, passages_per_s = embed_passages(embedder, [p.text for p in passages])
     query_vectors, latencies = embed_queries(embedder, [q.text for q in questions])
@@ -177,6 +181,14 @@ def evaluate(
         query_p50_ms=float(np.percentile(latencies, 50)),
         query_p95_ms=float(np.percentile(latencies, 95)),
     )
+
+
+def evaluate_in_fresh_process(
+    spec: str, threads: int, passages: list[Passage], questions: list[Question]
+) -> Result:
+    """Models that share a process interfere (OpenMP / BLAS pools), so each gets its own."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(evaluate, spec, threads, passages, questions).result()
 
 
 def table(results: list[Result]) -> str:
@@ -226,8 +238,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     passages = load_passages(date.today())
     questions = load_questions()
-    models = list(dict.fromkeys(args.models))  # a repeated model would hit load_embedder's cache
-    results = [evaluate(spec, args.threads, passages, questions) for spec in models]
+    results = [
+        evaluate_in_fresh_process(spec, args.threads, passages, questions)
+        for spec in dict.fromkeys(args.models)
+    ]
     print(describe_run(args.threads, passages, questions))
     print()
     print(table(results))

@@ -1,0 +1,90 @@
+"""The grounded extractive composer: quotes, cites, answers in the asker's language, and
+declines rather than guesses."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.generation import Candidate, render_row, select, sentence_units
+from assistant.pipeline import Assistant, TurnRequest
+from assistant.roles import Role
+
+
+def ask(assistant: Assistant, question: str, role: Role = Role.customer):  # type: ignore[no-untyped-def]
+    return assistant.answer(TurnRequest(message=question, role=role))
+
+
+def test_table_rows_are_read_against_their_header() -> None:
+    units = sentence_units("| 期限 | 年利率 |\n| 1年 | 1.55% |\n| 3年 | 1.90% |")
+    assert units == ["期限：1年，年利率：1.55%。", "期限：3年，年利率：1.90%。"]
+    assert render_row(["", "金额"], ["甲", "20万元"]) == "甲，金额：20万元。"
+
+
+def test_a_list_stays_with_the_sentence_that_introduces_it() -> None:
+    units = sentence_units("利率如下：\n- 1年期：1.55%\n- 3年期：1.90%\n其他说明。")
+    assert units == ["利率如下：1年期：1.55%；3年期：1.90%", "其他说明。"]
+
+
+def test_selection_declines_below_the_support_floor() -> None:
+    weak = [Candidate(0, 0, "无关的句子。", 0.2)]
+    assert select(weak, min_support=0.32) == []
+    strong = [
+        Candidate(1, 0, "乙。", 0.9),
+        Candidate(0, 3, "甲二。", 0.8),
+        Candidate(0, 1, "甲一。", 0.78),
+        Candidate(2, 0, "丙。", 0.5),
+    ]
+    # Runners-up within 85% of the best; the best source first, each source in its own order.
+    assert [c.text for c in select(strong, min_support=0.32)] == ["乙。", "甲一。", "甲二。"]
+
+
+def test_an_answer_quotes_its_source_and_cites_it(assistant: Assistant) -> None:
+    result = ask(assistant, "大额存单起存金额是多少？")
+    assert result.grounded
+    assert "20万元" in result.answer and "[1]" in result.answer
+    first = result.citations[0]
+    assert (first.n, first.doc_id) == (1, "dep-large-cd-2026-01")
+    assert first.title == "大额存单（2026年第一期）产品说明书"
+    assert "起存金额为人民币20万元" in first.passage
+    # Every citation marker in the text maps to a citation, and back.
+    for citation in result.citations:
+        assert f"[{citation.n}]" in result.answer
+
+
+def test_every_quoted_sentence_comes_from_a_cited_passage(assistant: Assistant) -> None:
+    result = ask(assistant, "稳盈90天理财的业绩比较基准是多少")
+    assert result.grounded
+    assert "2.30%-2.90%" in result.answer
+    passages = " ".join(c.passage for c in result.citations)
+    assert "2.30%-2.90%" in passages
+
+
+def test_a_traditional_chinese_question_gets_a_traditional_answer(assistant: Assistant) -> None:
+    result = ask(assistant, "大額存單起存金額是多少？")
+    assert result.language == "zh-TW"
+    assert result.citations[0].doc_id == "dep-large-cd-2026-01"
+    assert "根據《" in result.answer and "萬元" in result.answer
+
+
+def test_an_english_question_gets_an_english_answer(assistant: Assistant) -> None:
+    result = ask(assistant, "What is the minimum amount for a large-denomination CD?")
+    assert result.language == "en"
+    assert result.answer.startswith("According to")
+    assert "200,000" in result.answer
+    assert result.citations[0].doc_id == "dep-large-cd-2026-01-en"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "你们现在房贷利率是多少？",
+        "今天美元兑人民币汇率多少？",
+        "What is the interest rate for a car loan?",
+    ],
+)
+def test_it_declines_what_the_documents_do_not_answer(assistant: Assistant, question: str) -> None:
+    result = ask(assistant, question)
+    assert not result.grounded
+    assert result.citations == []
+    assert "95388" in result.answer
+    assert ("Sorry" in result.answer) == (result.language == "en")
