@@ -197,14 +197,14 @@ def compose(
             text=_localise(wording.decline[request.language], request.language), grounded=False
         )
     citations: list[Citation] = []
-    numbers: dict[int, int] = {}
     paragraphs: list[str] = []
+    previous_doc = None
     for rank in dict.fromkeys(c.passage_rank for c in chosen):
         chunk = request.passages[rank].chunk
-        numbers[rank] = len(citations) + 1
+        n = len(citations) + 1
         citations.append(
             Citation(
-                numbers[rank],
+                n,
                 chunk.doc_id,
                 chunk.title,
                 chunk.section,
@@ -214,9 +214,14 @@ def compose(
                 chunk.effective_to,
             )
         )
-        quoted = _join_quotes([c.text for c in chosen if c.passage_rank == rank])
-        intro = wording.answer_intro[request.language].format(title=chunk.title)
-        paragraphs.append(f"{intro}{quoted}[{numbers[rank]}]")
+        quoted = _join_quotes([c.text for c in chosen if c.passage_rank == rank]) + f"[{n}]"
+        if chunk.doc_id == previous_doc:
+            # A second passage of the same document continues its paragraph.
+            paragraphs[-1] = _join_quotes([paragraphs[-1], quoted])
+        else:
+            intro = wording.answer_intro[request.language].format(title=chunk.title)
+            paragraphs.append(intro + quoted)
+        previous_doc = chunk.doc_id
     return Draft(
         text=_localise("\n".join(paragraphs), request.language),
         citations=citations,

@@ -88,3 +88,10 @@ def test_it_declines_what_the_documents_do_not_answer(assistant: Assistant, ques
     assert result.citations == []
     assert "95388" in result.answer
     assert ("Sorry" in result.answer) == (result.language == "en")
+
+
+def test_each_source_document_is_introduced_once(assistant: Assistant) -> None:
+    result = ask(assistant, "How do I report a lost debit card?")
+    documents = {c.doc_id for c in result.citations}
+    assert result.answer.count("According to") == len(documents)
+    assert [c.n for c in result.citations] == list(range(1, len(result.citations) + 1))
