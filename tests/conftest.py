@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents import PlainFileDefaults
+from assistant.documents import PlainFileDefaults, load_documents
 from assistant.embeddings import Embedder, load_embedder
 from assistant.pipeline import Assistant
 from assistant.service import build_assistant, ingest_paths, open_index
@@ -23,6 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 SEEDS = ROOT.parent / "shared" / "seeds"
 AS_OF = date(2026, 6, 1)
+# Every staff-only document in the real knowledge base, read from the files themselves.
+STAFF_DOCS = frozenset(
+    doc.meta.id
+    for doc in load_documents([KNOWLEDGE], PlainFileDefaults()).documents
+    if doc.meta.audience == "staff"
+)
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

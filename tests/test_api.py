@@ -15,9 +15,7 @@ import pytest
 
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from tests.conftest import AS_OF, ROOT
-
-STAFF_DOCS = {"staff-cd-pricing-authority", "staff-marketing-conduct"}
+from tests.conftest import AS_OF, ROOT, STAFF_DOCS
 
 
 def free_port() -> int:

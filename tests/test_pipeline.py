@@ -7,8 +7,7 @@ import pytest
 from assistant.generation import Draft
 from assistant.pipeline import Assistant, InvalidRequest, TurnContext, TurnRequest, Verdict
 from assistant.roles import Role
-
-STAFF_DOCS = {"staff-cd-pricing-authority", "staff-marketing-conduct"}
+from tests.conftest import STAFF_DOCS
 
 
 @pytest.mark.parametrize("message", ["", "   \n "])

@@ -11,8 +11,7 @@ from assistant.keyword import BM25
 from assistant.pipeline import Assistant
 from assistant.retrieval import reciprocal_rank_fusion, search
 from assistant.roles import Role
-
-STAFF_DOCS = {"staff-cd-pricing-authority", "staff-marketing-conduct"}
+from tests.conftest import STAFF_DOCS
 
 
 def doc_ids(assistant: Assistant, query: str, role: Role = Role.customer, k: int = 5) -> list[str]:
