@@ -1,25 +1,33 @@
 """One conversational turn, as data flowing through the house (see DESIGN.md).
 
-    request -> input rails -> retrieve -> generate -> output rails -> response
+    request -> guard input -> retrieve -> generate -> guard output -> response
 
-The rails are ordered lists of checks. This foundation wires the steps and records their
-verdicts; the compliance guardrail fills the lists.
+Nothing reaches retrieval, a model or the log before the input guard has masked personal
+data; nothing reaches the user before the output guard has passed it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
 
 from langchain_core.runnables import Runnable
 
 from assistant.embeddings import Embedder
 from assistant.generation import Citation, Draft, GenerationInput
-from assistant.index import KnowledgeIndex
+from assistant.guard import (
+    Finding,
+    InputGuard,
+    KnowledgeView,
+    OutputGuard,
+    SourceDocument,
+    most_severe,
+)
+from assistant.index import KnowledgeIndex, Snapshot
 from assistant.retrieval import Passage, search
 from assistant.roles import Role
 from assistant.settings import Settings
@@ -30,29 +38,6 @@ log = logging.getLogger(__name__)
 
 class InvalidRequest(ValueError):
     """The request cannot be answered as sent; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    rule: str
-    action: Literal["allow", "mask", "rewrite", "block", "handoff"]
-    reason: str
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class TurnContext:
-    role: Role
-    language: Language
-    passages: Sequence[Passage] = ()
-
-
-class InputRail(Protocol):
-    def __call__(self, message: str, context: TurnContext) -> Verdict: ...
-
-
-class OutputRail(Protocol):
-    def __call__(self, draft: Draft, context: TurnContext) -> Verdict: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +56,8 @@ class TurnResult:
     language: Language
     grounded: bool
     passages: list[Passage]
-    verdicts: list[Verdict] = field(default_factory=list)
+    action: str = "allow"
+    findings: list[Finding] = field(default_factory=list)
     elapsed_ms: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
@@ -82,9 +68,42 @@ class TurnResult:
             "turn_id": self.turn_id,
             "language": self.language,
             "grounded": self.grounded,
-            "verdicts": [v.__dict__ for v in self.verdicts],
+            "action": self.action,
+            "verdicts": [f.as_dict() for f in self.findings],
             "elapsed_ms": round(self.elapsed_ms, 1),
         }
+
+
+def source_documents(snapshot: Snapshot, citations: list[Citation]) -> list[SourceDocument]:
+    """What a reply cites, as the output guard sees it: the cited passages with their
+    document's audience, category and risk level."""
+    sources = []
+    for citation in citations:
+        record = snapshot.documents.get(citation.doc_id)
+        meta = record.meta if record else {}
+        sources.append(
+            SourceDocument(
+                doc_id=citation.doc_id,
+                text=f"{citation.title}\n{citation.passage}",
+                audience=str(meta.get("audience", "public")),
+                category=meta.get("category"),
+                risk_level=meta.get("risk_level"),
+            )
+        )
+    return sources
+
+
+def knowledge_view(snapshot: Snapshot, shingle: int) -> KnowledgeView:
+    texts: dict[str, list[str]] = {}
+    for chunk in snapshot.chunks:
+        texts.setdefault(chunk.doc_id, []).append(chunk.text)
+    return KnowledgeView(
+        [
+            SourceDocument(doc_id, "\n".join(parts), snapshot.documents[doc_id].meta["audience"])
+            for doc_id, parts in texts.items()
+        ],
+        shingle,
+    )
 
 
 class Assistant:
@@ -94,15 +113,16 @@ class Assistant:
         index: KnowledgeIndex,
         embedder: Embedder,
         generator_for: Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]],
-        input_rails: Sequence[InputRail] = (),
-        output_rails: Sequence[OutputRail] = (),
+        input_guard: InputGuard,
+        output_guard: OutputGuard,
     ) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
         self._generator_for = generator_for
-        self.input_rails = list(input_rails)
-        self.output_rails = list(output_rails)
+        self.input_guard = input_guard
+        self.output_guard = output_guard
+        self._views: dict[str, KnowledgeView] = {}
 
     def validate(self, request: TurnRequest) -> str:
         message = request.message.strip()
@@ -127,63 +147,76 @@ class Assistant:
             rrf_k=self.settings.rrf_k,
         )
 
+    def view(self) -> KnowledgeView:
+        """The staff/public split of the index being served, built once per generation."""
+        snapshot = self.index.snapshot()
+        if snapshot.generation not in self._views:
+            shingle = self.output_guard.policy.rule("staff_content").shingle or 10
+            self._views = {snapshot.generation: knowledge_view(snapshot, shingle)}
+        return self._views[snapshot.generation]
+
     def answer(self, request: TurnRequest) -> TurnResult:
+        """One whole turn; the reply is what streaming would have released."""
         started = time.perf_counter()
         message = self.validate(request)
         session_id = request.session_id or uuid.uuid4().hex
         turn_id = uuid.uuid4().hex
         language = detect_language(message)
-        context = TurnContext(role=request.role, language=language)
-        verdicts = [rail(message, context) for rail in self.input_rails]
-        blocked = next((v for v in verdicts if v.action in ("block", "handoff")), None)
-        if blocked is not None:
-            return TurnResult(
+        screened = self.input_guard.inspect(message, language)
+        if screened.action in ("block", "handoff"):
+            result = TurnResult(
                 session_id,
                 turn_id,
-                blocked.text or blocked.reason,
+                screened.findings[-1].reason,
                 [],
                 language,
                 False,
                 [],
-                verdicts,
-                _ms_since(started),
+                screened.action,
+                screened.findings,
             )
-        message = next(
-            (v.text for v in reversed(verdicts) if v.action == "mask" and v.text), message
-        )
-        passages = self.search(message, request.role)
-        context = TurnContext(role=request.role, language=language, passages=passages)
+            return self._finish(result, request, started)
+        question = self.input_guard.without_masks(screened.text)
+        passages = self.search(question, request.role)
         draft = self._generator_for(self.index).invoke(
-            GenerationInput(question=message, language=language, passages=passages)
+            GenerationInput(question=question, language=language, passages=passages)
         )
-        for rail in self.output_rails:
-            verdict = rail(draft, context)
-            verdicts.append(verdict)
-            if verdict.action in ("rewrite", "block") and verdict.text is not None:
-                draft = Draft(text=verdict.text, citations=[], grounded=False)
+        checked = self.output_guard.inspect(
+            draft.text,
+            source_documents(self.index.snapshot(), draft.citations),
+            str(request.role),
+            language,
+            self.view(),
+        )
+        findings = screened.findings + checked.findings
+        cited = set(map(int, re.findall(r"\[(\d+)\]", checked.text)))
+        citations = [c for c in draft.citations if c.n in cited]
+        grounded = draft.grounded and checked.action != "block"
+        action = most_severe([screened.action, checked.action])
         result = TurnResult(
             session_id,
             turn_id,
-            draft.text,
-            draft.citations,
+            checked.text,
+            citations,
             language,
-            draft.grounded,
+            grounded,
             passages,
-            verdicts,
-            _ms_since(started),
+            action,
+            findings,
         )
+        return self._finish(result, request, started)
+
+    def _finish(self, result: TurnResult, request: TurnRequest, started: float) -> TurnResult:
+        result.elapsed_ms = (time.perf_counter() - started) * 1000
         log.info(
-            "turn %s session=%s role=%s lang=%s grounded=%s citations=%s %.0fms",
-            turn_id,
-            session_id,
+            "turn %s session=%s role=%s lang=%s action=%s rules=%s citations=%s %.0fms",
+            result.turn_id,
+            result.session_id,
             request.role,
-            language,
-            draft.grounded,
-            [c.doc_id for c in draft.citations],
+            result.language,
+            result.action,
+            [f.rule for f in result.findings],
+            [c.doc_id for c in result.citations],
             result.elapsed_ms,
         )
         return result
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

@@ -9,7 +9,7 @@ from datetime import date
 from assistant.embeddings import Embedder
 from assistant.index import IndexedChunk, Snapshot
 from assistant.roles import Role, audiences_for
-from assistant.text import tokenize
+from assistant.text import to_simplified, tokenize
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,10 @@ def _dense(
 ) -> list[str]:
     if not snapshot.chunks:
         return []
+    # The knowledge base is written in Simplified Chinese; a Traditional question meets it
+    # best in the same script.
     result = snapshot.collection.query(
-        query_embeddings=[embedder.embed_query(query)],
+        query_embeddings=[embedder.embed_query(to_simplified(query))],
         n_results=min(pool, len(snapshot.chunks)),
         where=where,
         include=[],

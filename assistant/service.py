@@ -12,6 +12,7 @@ from langchain_core.runnables import Runnable
 from assistant.documents import LoadReport, PlainFileDefaults, load_documents
 from assistant.embeddings import load_embedder
 from assistant.generation import ComposerWording, Draft, GenerationInput, extractive_generator
+from assistant.guard import InputGuard, OutputGuard, load_policy
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
@@ -47,7 +48,15 @@ def default_generator(settings: Settings) -> GeneratorFactory:
 
 def build_assistant(settings: Settings, index_name: str | None = None) -> Assistant:
     index = open_index(settings, index_name)
-    return Assistant(settings, index, index.embedder, default_generator(settings))
+    input_policy, output_policy = load_policy(settings.guardrails_dir)
+    return Assistant(
+        settings,
+        index,
+        index.embedder,
+        default_generator(settings),
+        InputGuard(input_policy),
+        OutputGuard(output_policy),
+    )
 
 
 def ingest_paths(

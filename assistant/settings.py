@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Where indexes and state are stored.")
     knowledge_dir: Path = Field(Path("knowledge"), description="Documents indexed by default.")
     prompts_dir: Path = Field(Path("prompts"), description="Prompt templates.")
+    guardrails_dir: Path = Field(Path("guardrails"), description="The compliance policy (YAML).")
     index_name: str = Field("bank", min_length=3, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]+$")
 
     embedding_model: str = Field(

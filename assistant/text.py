@@ -40,12 +40,14 @@ def _to_simplified() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+def to_simplified(text: str) -> str:
+    return _to_simplified().convert(text) if _CJK.search(text) else text
+
+
 def fold(text: str) -> str:
     """Normalise width and script so that 大額存單 and 大额存单 (and ＡＢＣ / abc) compare equal."""
     text = unicodedata.normalize("NFKC", text)
-    if _CJK.search(text):
-        text = _to_simplified().convert(text)
-    return text.lower()
+    return to_simplified(text).lower()
 
 
 def detect_language(text: str) -> Language:

@@ -17,13 +17,18 @@ one process, with one embedder and on the same passages:
   falls on both alike. The latency of embedding a query alone, which both pay, is shown too;
 - peak RSS of the process (both systems together) after each phase.
 
+The default corpus, 1,000 documents of 10 chunks each, takes about 5.5 minutes with use-m3 on
+an otherwise idle 2-core machine; nearly all of it is embedding, which both systems do for
+every chunk. Other jobs on the same cores slow embedding down several times over; lower
+`--docs` then (150 documents take about a minute on an idle machine).
+
 Absolute figures depend on the machine and on whatever else runs on it; on a shared 2-core
 machine they are noisy. Compare the ratio column within one run, not figures across runs.
 
 Run from the repository root:
 
     .venv/bin/python benchmarks/retrieval.py
-    .venv/bin/python benchmarks/retrieval.py --docs 300 --queries 100 --model e5-small
+    .venv/bin/python benchmarks/retrieval.py --docs 150 --queries 100 --model use-m3
 """
 
 from __future__ import annotations
@@ -458,6 +463,7 @@ def report(results: Results, args: argparse.Namespace) -> str:
         "note: ours filters by audience and effective dates and runs BM25 + dense + fusion;",
         "the baseline filters by audience only and runs dense search only. Absolute figures",
         "from a shared 2-core machine are noisy: compare only the ratios within one run.",
+        "ratio column: below 1 means ours is faster for s and ms, above 1 for chunks/s.",
     ]
     return "\n".join(lines)
 
@@ -465,7 +471,10 @@ def report(results: Results, args: argparse.Namespace) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "--docs", type=int, default=1000, help="synthetic documents, ~10 chunks each"
+        "--docs",
+        type=int,
+        default=1000,
+        help="synthetic documents, 10 chunks each",
     )
     parser.add_argument("--queries", type=int, default=200, help="timed queries")
     parser.add_argument("--model", default="use-m3", help="embedder: use-m3, e5-small, minilm")

@@ -77,9 +77,8 @@ def test_an_english_question_gets_an_english_answer(assistant: Assistant) -> Non
 @pytest.mark.parametrize(
     "question",
     [
-        "你们现在房贷利率是多少？",
-        "今天美元兑人民币汇率多少？",
-        "What is the interest rate for a car loan?",
+        "你们行有保险箱租赁业务吗？",
+        "Do you offer safe deposit boxes?",
     ],
 )
 def test_it_declines_what_the_documents_do_not_answer(assistant: Assistant, question: str) -> None:

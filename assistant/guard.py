@@ -1,0 +1,483 @@
+"""The compliance guardrail: the policy in guardrails/*.yaml applied to every message and
+every reply draft.
+
+Input: personal data is masked first, then prompt injection is refused, requests for a person
+are handed off, and off-topic requests redirected. Output: a draft is read sentence by
+sentence; a sentence that promises returns, uses banned superlatives, states a figure its
+sources do not contain, or repeats staff-only text to a customer is removed; a reply about an
+investment product gets its risk level and warning; if nothing useful is left, the safe
+answer replaces it. Every verdict names the rule, its basis, and what was done.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from assistant.pii import find_pii, mask
+from assistant.text import Language, detect_language, fold, tokenize
+
+Action = Literal["allow", "mask", "rewrite", "block", "handoff"]
+_SEVERITY: dict[str, int] = {"allow": 0, "mask": 1, "rewrite": 2, "handoff": 3, "block": 4}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PiiRule(_Strict):
+    id: str
+    validator: Literal["cn_resident_id", "bank_card", "cn_mobile", "cn_landline", "email"]
+    mask: str
+
+
+class PiiPolicy(_Strict):
+    basis: str
+    message: dict[str, str]
+    rules: list[PiiRule]
+
+
+class Indicator(_Strict):
+    weight: int
+    pattern: str
+
+
+class InjectionPolicy(_Strict):
+    id: str
+    action: Literal["block"]
+    basis: str
+    message: dict[str, str]
+    threshold: int
+    indicators: list[Indicator]
+
+
+class PatternRule(_Strict):
+    id: str
+    action: Literal["block", "handoff"]
+    basis: str
+    message: dict[str, str]
+    patterns: list[str]
+
+
+class InputPolicy(_Strict):
+    version: int
+    pii: PiiPolicy
+    injection: InjectionPolicy
+    handoff: PatternRule
+    off_topic: PatternRule
+
+
+class Negation(_Strict):
+    window_zh: int
+    window_en: int
+    zh: list[str]
+    en: list[str]
+
+
+class OutputRule(_Strict):
+    id: str
+    family: str
+    action: Literal["rewrite", "block"]
+    basis: str
+    message: dict[str, str]
+    patterns: list[str] = []
+    shingle: int | None = None
+    staff_terms: int | None = None
+    categories: list[str] = []
+    mentions: str | None = None
+    required: dict[str, str] = {}
+    disclosure: dict[str, str] = {}
+    risk_level: dict[str, str] = {}
+
+
+class OutputPolicy(_Strict):
+    version: int
+    safe_answer: dict[str, str]
+    allowed_figures: list[str]
+    negation: Negation
+    rules: list[OutputRule]
+
+    def rule(self, family: str) -> OutputRule:
+        return next(r for r in self.rules if r.family == family)
+
+
+class PolicyError(ValueError):
+    """A guardrail policy file is missing or malformed; the message names the file."""
+
+
+def load_policy(directory: Path) -> tuple[InputPolicy, OutputPolicy]:
+    def read(name: str, model: type[BaseModel]) -> Any:
+        path = directory / name
+        try:
+            policy = model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except (OSError, yaml.YAMLError, ValueError) as error:
+            raise PolicyError(f"{path}: {error}") from None
+        return policy
+
+    return read("input.yaml", InputPolicy), read("output.yaml", OutputPolicy)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    action: Action
+    reason: str
+    basis: str
+    excerpt: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "action": self.action,
+            "reason": self.reason,
+            "basis": self.basis,
+            "excerpt": self.excerpt,
+        }
+
+
+@dataclass
+class GuardResult:
+    action: Action
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def rules(self) -> list[str]:
+        return list(dict.fromkeys(f.rule for f in self.findings))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "rules": self.rules,
+            "text": self.text,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def most_severe(actions: Iterable[Action]) -> Action:
+    return max(actions, key=_SEVERITY.__getitem__, default="allow")
+
+
+def _worst(findings: Iterable[Finding]) -> Action:
+    return most_severe(f.action for f in findings)
+
+
+def _message(messages: dict[str, str], language: Language) -> str:
+    return messages.get(language) or messages["zh-CN"]
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+# --------------------------------------------------------------------------- input
+
+
+class InputGuard:
+    def __init__(self, policy: InputPolicy) -> None:
+        self.policy = policy
+        flags = re.IGNORECASE | re.DOTALL
+        self._indicators = [
+            (i.weight, re.compile(i.pattern, flags)) for i in policy.injection.indicators
+        ]
+        self._handoff = [re.compile(p, flags) for p in policy.handoff.patterns]
+        self._off_topic = [re.compile(p, flags) for p in policy.off_topic.patterns]
+        self._pii_kinds = [r.validator for r in policy.pii.rules]
+        self._pii_rules = {r.validator: r for r in policy.pii.rules}
+
+    def without_masks(self, text: str) -> str:
+        """The masked message with the mask labels removed, so that "[银行卡号]" does not
+        steer retrieval towards card documents."""
+        for rule in self.policy.pii.rules:
+            text = text.replace(rule.mask, " ")
+        return " ".join(text.split())
+
+    def injection_score(self, text: str) -> int:
+        return sum(weight for weight, pattern in self._indicators if pattern.search(text))
+
+    def inspect(self, message: str, language: Language | None = None) -> GuardResult:
+        language = language or detect_language(message)
+        text = _normalise(message)
+        findings: list[Finding] = []
+        matches = find_pii(text, self._pii_kinds)
+        if matches:
+            labels = {kind: rule.mask for kind, rule in self._pii_rules.items()}
+            text = mask(text, matches, labels)
+            for kind in dict.fromkeys(m.kind for m in matches):
+                findings.append(
+                    Finding(
+                        self._pii_rules[kind].id,
+                        "mask",
+                        _message(self.policy.pii.message, language),
+                        self.policy.pii.basis,
+                    )
+                )
+        injection = self.policy.injection
+        if self.injection_score(text) >= injection.threshold:
+            findings.append(
+                Finding(
+                    injection.id, "block", _message(injection.message, language), injection.basis
+                )
+            )
+            return GuardResult("block", text, findings)
+        for rule, patterns in (
+            (self.policy.handoff, self._handoff),
+            (self.policy.off_topic, self._off_topic),
+        ):
+            hit = next((m for p in patterns if (m := p.search(text))), None)
+            if hit:
+                findings.append(
+                    Finding(
+                        rule.id,
+                        rule.action,
+                        _message(rule.message, language),
+                        rule.basis,
+                        hit.group(),
+                    )
+                )
+                return GuardResult(rule.action, text, findings)
+        return GuardResult(_worst(findings), text, findings)
+
+
+# --------------------------------------------------------------------------- output
+
+_SEGMENT = re.compile(r".+?(?:[。！？!?；;]+|\.(?=\s)|\n|$)(?:\[\d+\])*\s*", re.DOTALL)
+_FIGURE = re.compile(r"(?<![\w.+])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|万|亿|千)?")
+_MARKER = re.compile(r"\[\d+\]")
+_RISK_LEVEL = re.compile(r"\bR[1-5]\b")
+_NON_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
+_MULTIPLIER = {"万": 10_000, "亿": 100_000_000, "千": 1_000}
+_NOT_NEGATION = ("不仅", "不但", "不只", "不光", "不单")
+
+
+def segments(text: str) -> list[str]:
+    """Sentences with their citation markers attached ("…20万元。[1]")."""
+    return [m.group() for m in _SEGMENT.finditer(text) if m.group().strip()]
+
+
+def figures(text: str) -> set[str]:
+    """Canonical values of the numbers in a text: 20万 and 200,000 are the same figure;
+    1.90% and 1.9% too. Citation markers and risk levels (R2, C3) are not figures."""
+    found = set()
+    for m in _FIGURE.finditer(_MARKER.sub(" ", _normalise(text))):
+        value = float(m.group(1).replace(",", "") + (m.group(2) or ""))
+        unit = m.group(3) or ""
+        if unit in _MULTIPLIER:
+            found.add(f"{value:g}")
+            value *= _MULTIPLIER[unit]
+            unit = ""
+        found.add(f"{value:g}{'%' if unit in ('%', '％') else ''}")
+    return found
+
+
+def shingles(text: str, size: int) -> set[str]:
+    compact = _NON_TEXT.sub("", fold(text))
+    return {compact[i : i + size] for i in range(max(len(compact) - size + 1, 0))}
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """What the output guard needs to know about a document a reply may cite."""
+
+    doc_id: str
+    text: str
+    audience: str
+    category: str | None = None
+    risk_level: str | None = None
+
+
+class KnowledgeView:
+    """The staff/public split of the knowledge base, for spotting staff text in replies."""
+
+    def __init__(self, documents: Sequence[SourceDocument], shingle: int) -> None:
+        self.documents = {d.doc_id: d for d in documents}
+        staff = [d.text for d in documents if d.audience == "staff"]
+        public = [d.text for d in documents if d.audience != "staff"]
+        self._shingle = shingle
+        public_shingles = set().union(*(shingles(t, shingle) for t in public)) if public else set()
+        staff_shingles = set().union(*(shingles(t, shingle) for t in staff)) if staff else set()
+        self.staff_shingles = frozenset(staff_shingles - public_shingles)
+        public_terms = {t for text in public for t in tokenize(text)}
+        self.staff_terms = frozenset(
+            t
+            for text in staff
+            for t in tokenize(text)
+            if t not in public_terms and len(t) > 1 and not any(ch.isdigit() for ch in t)
+        )
+
+    def staff_overlap(self, sentence: str, min_terms: int) -> str | None:
+        """The staff-only text a sentence repeats, if it repeats any."""
+        hit = next((s for s in shingles(sentence, self._shingle) if s in self.staff_shingles), None)
+        if hit:
+            return hit
+        terms = sorted(set(tokenize(sentence)) & self.staff_terms)
+        return "、".join(terms) if len(terms) >= min_terms else None
+
+
+class OutputGuard:
+    def __init__(self, policy: OutputPolicy) -> None:
+        self.policy = policy
+        flags = re.IGNORECASE
+        self._claims = {
+            family: [re.compile(p, flags) for p in policy.rule(family).patterns]
+            for family in ("promised_return", "superlative")
+        }
+        disclosure = policy.rule("missing_disclosure")
+        self._mentions = re.compile(disclosure.mentions or r"(?!)", flags)
+        self._required = {lang: re.compile(p, flags) for lang, p in disclosure.required.items()}
+
+    @cached_property
+    def _negators_en(self) -> re.Pattern[str]:
+        words = "|".join(
+            re.escape(w) for w in sorted(self.policy.negation.en, key=len, reverse=True)
+        )
+        return re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
+
+    def _negated(self, sentence: str, match: re.Match[str]) -> bool:
+        negation = self.policy.negation
+        if re.search(r"[A-Za-z]", match.group()):
+            before = " ".join(sentence[: match.start()].split()[-negation.window_en :])
+            return bool(self._negators_en.search(before) or self._negators_en.search(match.group()))
+        before = sentence[max(0, match.start() - negation.window_zh) : match.start()]
+        for word in _NOT_NEGATION:
+            before = before.replace(word, "")
+        return any(word in before for word in negation.zh)
+
+    def _claim(self, family: str, sentence: str) -> str | None:
+        for pattern in self._claims[family]:
+            for match in pattern.finditer(sentence):
+                if not self._negated(sentence, match):
+                    return match.group()
+        return None
+
+    def review_sentence(
+        self, sentence: str, source_figures: set[str], role: str, view: KnowledgeView | None
+    ) -> list[tuple[OutputRule, str]]:
+        """The rules a single sentence breaks, each with the words that broke it."""
+        broken: list[tuple[OutputRule, str]] = []
+        for family in ("promised_return", "superlative"):
+            words = self._claim(family, sentence)
+            if words:
+                broken.append((self.policy.rule(family), words))
+        allowed = source_figures | set(self.policy.allowed_figures)
+        untraceable = sorted(figures(sentence) - allowed)
+        if untraceable:
+            broken.append((self.policy.rule("untraceable_figure"), ", ".join(untraceable)))
+        if role == "customer" and view is not None:
+            rule = self.policy.rule("staff_content")
+            overlap = view.staff_overlap(sentence, rule.staff_terms or 2)
+            if overlap:
+                broken.append((rule, overlap))
+        return broken
+
+    def review_stream(
+        self,
+        pieces: Iterable[str],
+        sources: Sequence[SourceDocument],
+        role: str,
+        language: Language,
+        view: KnowledgeView | None = None,
+        findings: list[Finding] | None = None,
+    ) -> Iterator[str]:
+        """Release a reply sentence by sentence, each only after it passed the rails; the
+        risk warning follows where one is owed. Findings are appended to `findings`."""
+        findings = findings if findings is not None else []
+        source_figures = _figures_of(sources)
+        released: list[str] = []
+        buffer = ""
+        for piece in pieces:
+            buffer += piece
+            done = segments(buffer)
+            # The last segment may still be growing; hold it until more text or the end.
+            for sentence in done[:-1]:
+                if self._pass(sentence, source_figures, role, view, findings):
+                    released.append(sentence)
+                    yield sentence
+            buffer = done[-1] if done else ""
+        if buffer.strip() and self._pass(buffer, source_figures, role, view, findings):
+            released.append(buffer)
+            yield buffer
+        disclosure = self._disclosure("".join(released), sources, language, findings)
+        if disclosure:
+            yield disclosure
+
+    def _pass(
+        self,
+        sentence: str,
+        source_figures: set[str],
+        role: str,
+        view: KnowledgeView | None,
+        findings: list[Finding],
+    ) -> bool:
+        broken = self.review_sentence(sentence, source_figures, role, view)
+        language = detect_language(sentence)
+        for rule, words in broken:
+            findings.append(
+                Finding(rule.id, rule.action, _message(rule.message, language), rule.basis, words)
+            )
+        return not broken
+
+    def _disclosure(
+        self,
+        reply: str,
+        sources: Sequence[SourceDocument],
+        language: Language,
+        findings: list[Finding],
+    ) -> str | None:
+        rule = self.policy.rule("missing_disclosure")
+        investments = [
+            s for s in sources if s.category in rule.categories or (s.risk_level or "R1") > "R1"
+        ]
+        # Cited sources decide; only an uncited reply is judged by the words it uses.
+        mentions = not sources and self._mentions.search(reply)
+        if not reply.strip() or not (investments or mentions):
+            return None
+        levels = sorted({s.risk_level for s in investments if s.risk_level})
+        warned = self._required["en" if language == "en" else "zh-CN"].search(fold(reply))
+        level_named = not levels or all(level in reply for level in levels)
+        if warned and level_named:
+            return None
+        risk = (
+            _message(rule.risk_level, language).format(level="/".join(levels))
+            if levels and not level_named
+            else ""
+        )
+        findings.append(Finding(rule.id, rule.action, _message(rule.message, language), rule.basis))
+        text = _message(rule.disclosure, language).format(risk=risk)
+        if warned:  # only the risk level was missing
+            text = risk.strip()
+        return "\n" + text
+
+    def inspect(
+        self,
+        draft: str,
+        sources: Sequence[SourceDocument],
+        role: str,
+        language: Language | None = None,
+        view: KnowledgeView | None = None,
+    ) -> GuardResult:
+        """Check a whole draft: what streaming would release, as one text."""
+        language = language or detect_language(draft)
+        findings: list[Finding] = []
+        source_figures = _figures_of(sources)
+        body = "".join(
+            s for s in segments(draft) if self._pass(s, source_figures, role, view, findings)
+        ).strip()
+        if findings and not re.search(r"\w", _MARKER.sub("", body)):
+            return GuardResult("block", _message(self.policy.safe_answer, language), findings)
+        disclosure = self._disclosure(body, sources, language, findings)
+        if not findings:
+            return GuardResult("allow", draft, [])
+        return GuardResult(_worst(findings), body + (disclosure or ""), findings)
+
+
+def _figures_of(sources: Sequence[SourceDocument]) -> set[str]:
+    return set().union(*(figures(s.text) for s in sources)) if sources else set()
