@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from assistant.pii import find_pii, mask
-from assistant.text import Language, detect_language, fold, tokenize
+from assistant.text import Language, detect_language, fold, to_simplified, tokenize
 
 Action = Literal["allow", "mask", "rewrite", "block", "handoff"]
 _SEVERITY: dict[str, int] = {"allow": 0, "mask": 1, "rewrite": 2, "handoff": 3, "block": 4}
@@ -80,6 +80,7 @@ class Negation(_Strict):
     window_en: int
     zh: list[str]
     en: list[str]
+    prohibition: str
 
 
 class OutputRule(_Strict):
@@ -91,6 +92,7 @@ class OutputRule(_Strict):
     patterns: list[str] = []
     shingle: int | None = None
     staff_terms: int | None = None
+    topics: list[str] = []
     categories: list[str] = []
     mentions: str | None = None
     required: dict[str, str] = {}
@@ -249,13 +251,93 @@ class InputGuard:
 
 # --------------------------------------------------------------------------- output
 
-_SEGMENT = re.compile(r".+?(?:[。！？!?；;]+|\.(?=\s)|\n|$)(?:\[\d+\])*\s*", re.DOTALL)
-_FIGURE = re.compile(r"(?<![\w.+])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|万|亿|千)?")
+# A sentence ends at Chinese punctuation, or at a full stop before a capital ("No. 1" is
+# not an ending), and keeps its citation markers.
+_SEGMENT = re.compile(
+    r".+?(?:[。！？!?；;]+|\.(?=\s+[A-Z\u4e00-\u9fff]|\s*$)|\n|$)(?:\[\d+\])*\s*", re.DOTALL
+)
 _MARKER = re.compile(r"\[\d+\]")
-_RISK_LEVEL = re.compile(r"\bR[1-5]\b")
 _NON_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
-_MULTIPLIER = {"万": 10_000, "亿": 100_000_000, "千": 1_000}
+_PHRASE = 6
 _NOT_NEGATION = ("不仅", "不但", "不只", "不光", "不单")
+_CLAUSE = re.compile(r"[，；;。！？!?\n]|,(?!\d)")
+# A number, with a currency before it or a unit after it. Digits glued to Latin letters
+# (R2, C3, T+1) are names, not figures.
+_FIGURE = re.compile(
+    r"(?:(?P<currency>CNY|RMB|USD|¥|￥)\s?)?(?<![A-Za-z0-9.+])"
+    r"(?P<number>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?\s*"
+    r"(?P<unit>%|％|个百分点|百分点|万元|万|亿元|亿|千元|元|yuan|个工作日|工作日|working days?"
+    r"|个自然日|自然日|个交易日|交易日|trading days?|天|日|days?|个月|months?|月|年|years?"
+    r"|次|times|小时|hours?|克|grams?|g\b|岁|years? old|个基点|基点|basis points?|bp)?",
+    re.IGNORECASE,
+)
+_UNIT_CLASS = {
+    "%": "%",
+    "％": "%",
+    "个百分点": "%",
+    "百分点": "%",
+    "元": "money",
+    "yuan": "money",
+    "千元": "money",
+    "万元": "money",
+    "万": "money",
+    "亿元": "money",
+    "亿": "money",
+    "个工作日": "workday",
+    "工作日": "workday",
+    "working day": "workday",
+    "working days": "workday",
+    "个交易日": "tradingday",
+    "交易日": "tradingday",
+    "trading day": "tradingday",
+    "trading days": "tradingday",
+    "个自然日": "day",
+    "自然日": "day",
+    "天": "day",
+    "日": "day",
+    "day": "day",
+    "days": "day",
+    "个月": "month",
+    "月": "month",
+    "month": "month",
+    "months": "month",
+    "年": "year",
+    "year": "year",
+    "years": "year",
+    "次": "times",
+    "times": "times",
+    "小时": "hour",
+    "hour": "hour",
+    "hours": "hour",
+    "克": "gram",
+    "gram": "gram",
+    "grams": "gram",
+    "g": "gram",
+    "岁": "age",
+    "year old": "age",
+    "years old": "age",
+    "个基点": "bp",
+    "基点": "bp",
+    "basis point": "bp",
+    "basis points": "bp",
+    "bp": "bp",
+}
+_SCALE = {"万元": 10_000, "万": 10_000, "亿元": 100_000_000, "亿": 100_000_000, "千元": 1_000}
+_TERM_UNITS = ("year", "month", "day")
+_TERM_REACH = 12  # characters between a term and the rate it qualifies
+
+
+_QUOTED = re.compile(r"[“‘\"'「『][^“”‘’\"'「」『』]{1,40}[”’\"'」』]")
+
+
+def _quoted_under_prohibition(
+    sentence: str, match: re.Match[str], prohibition: re.Pattern[str]
+) -> bool:
+    """'不得说“保本”“稳赚”': a quoted claim after a prohibition is being forbidden, not made."""
+    for quote in _QUOTED.finditer(sentence):
+        if quote.start() <= match.start() < quote.end():
+            return bool(prohibition.search(sentence[: quote.start()]))
+    return False
 
 
 def segments(text: str) -> list[str]:
@@ -263,19 +345,86 @@ def segments(text: str) -> list[str]:
     return [m.group() for m in _SEGMENT.finditer(text) if m.group().strip()]
 
 
-def figures(text: str) -> set[str]:
-    """Canonical values of the numbers in a text: 20万 and 200,000 are the same figure;
-    1.90% and 1.9% too. Citation markers and risk levels (R2, C3) are not figures."""
-    found = set()
-    for m in _FIGURE.finditer(_MARKER.sub(" ", _normalise(text))):
-        value = float(m.group(1).replace(",", "") + (m.group(2) or ""))
-        unit = m.group(3) or ""
-        if unit in _MULTIPLIER:
-            found.add(f"{value:g}")
-            value *= _MULTIPLIER[unit]
-            unit = ""
-        found.add(f"{value:g}{'%' if unit in ('%', '％') else ''}")
+Figure = tuple[str, str]  # (canonical value, unit class); 20万元 and CNY 200,000 are equal
+
+
+def figures(text: str) -> list[Figure]:
+    """The figures of a text in order. Citation markers and risk levels (R2, C3) are not
+    figures; 1.90% and 1.9% are the same figure."""
+    return [figure for _, figure in figures_at(text)]
+
+
+def figures_at(text: str) -> list[tuple[int, Figure]]:
+    found: list[tuple[int, Figure]] = []
+    for m in _FIGURE.finditer(_MARKER.sub(" ", to_simplified(_normalise(text)))):
+        value = float(m.group("number").replace(",", "") + (m.group("fraction") or ""))
+        unit = (m.group("unit") or "").lower()
+        value *= _SCALE.get(unit, 1)
+        unit_class = _UNIT_CLASS.get(unit, "money" if m.group("currency") else "")
+        found.append((m.start(), (f"{value:g}", unit_class)))
     return found
+
+
+@dataclass(frozen=True)
+class SourceFigures:
+    """Every figure of the cited sources, and the terms their rates are quoted for."""
+
+    pairs: frozenset[Figure]
+    values: frozenset[str]
+    rate_terms: dict[Figure, frozenset[Figure]]
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> SourceFigures:
+        pairs: set[Figure] = set()
+        rate_terms: dict[Figure, set[Figure]] = {}
+        for text in texts:
+            for clause in _CLAUSE.split(text):
+                found = figures_at(clause)
+                pairs.update(figure for _, figure in found)
+                for position, figure in found:
+                    term = _nearest_term(position, found) if figure[1] == "%" else None
+                    if term:
+                        rate_terms.setdefault(figure, set()).add(term)
+        return cls(
+            frozenset(pairs),
+            frozenset(v for v, _ in pairs),
+            {rate: frozenset(terms) for rate, terms in rate_terms.items()},
+        )
+
+    def untraceable(self, sentence: str, allowed: set[str]) -> list[str]:
+        """Figures of a sentence that no source states, including a rate quoted for the
+        wrong term (the 3-year rate given as the 1-year one)."""
+        missing = []
+        for clause in _CLAUSE.split(sentence):
+            found = figures_at(clause)
+            for position, (value, unit) in found:
+                if value in allowed:
+                    continue
+                # A bare number in a source ("200,000 or 210,000") vouches for any unit.
+                known = (
+                    value in self.values
+                    if not unit
+                    else bool({(value, unit), (value, "")} & self.pairs)
+                )
+                if not known:
+                    missing.append(value + (unit and f" {unit}"))
+                    continue
+                term = _nearest_term(position, found) if unit == "%" else None
+                quoted_for = self.rate_terms.get((value, unit))
+                if term and quoted_for and term not in quoted_for:
+                    missing.append(f"{value}% for {term[0]} {term[1]}")
+        return missing
+
+
+def _nearest_term(position: int, found: list[tuple[int, Figure]]) -> Figure | None:
+    """The term (年, 个月, days) closest to a rate in the same clause: "3年期 1.90%",
+    "1.90% for 3 years"."""
+    terms = [
+        (abs(at - position), figure)
+        for at, figure in found
+        if figure[1] in _TERM_UNITS and abs(at - position) <= _TERM_REACH
+    ]
+    return min(terms)[1] if terms else None
 
 
 def shingles(text: str, size: int) -> set[str]:
@@ -297,14 +446,18 @@ class SourceDocument:
 class KnowledgeView:
     """The staff/public split of the knowledge base, for spotting staff text in replies."""
 
-    def __init__(self, documents: Sequence[SourceDocument], shingle: int) -> None:
+    def __init__(
+        self, documents: Sequence[SourceDocument], shingle: int, topics: Sequence[str] = ()
+    ) -> None:
         self.documents = {d.doc_id: d for d in documents}
+        self._topics = [re.compile(p, re.IGNORECASE) for p in topics]
         staff = [d.text for d in documents if d.audience == "staff"]
         public = [d.text for d in documents if d.audience != "staff"]
         self._shingle = shingle
         public_shingles = set().union(*(shingles(t, shingle) for t in public)) if public else set()
         staff_shingles = set().union(*(shingles(t, shingle) for t in staff)) if staff else set()
         self.staff_shingles = frozenset(staff_shingles - public_shingles)
+        self._public_phrases = frozenset().union(*(shingles(t, _PHRASE) for t in public))
         public_terms = {t for text in public for t in tokenize(text)}
         self.staff_terms = frozenset(
             t
@@ -313,11 +466,21 @@ class KnowledgeView:
             if t not in public_terms and len(t) > 1 and not any(ch.isdigit() for ch in t)
         )
 
+    def public_share(self, sentence: str) -> float:
+        """How much of a sentence, in short phrases, public documents also say: a staff rule
+        that is published elsewhere in other words is not a secret."""
+        phrases = shingles(sentence, _PHRASE)
+        return len(phrases & self._public_phrases) / len(phrases) if phrases else 1.0
+
     def staff_overlap(self, sentence: str, min_terms: int) -> str | None:
         """The staff-only text a sentence repeats, if it repeats any."""
         hit = next((s for s in shingles(sentence, self._shingle) if s in self.staff_shingles), None)
-        if hit:
+        if hit and self.public_share(sentence) < 0.5:
             return hit
+        folded = fold(sentence)
+        topic = next((m.group() for p in self._topics if (m := p.search(folded))), None)
+        if topic:
+            return topic
         terms = sorted(set(tokenize(sentence)) & self.staff_terms)
         return "、".join(terms) if len(terms) >= min_terms else None
 
@@ -333,6 +496,7 @@ class OutputGuard:
         disclosure = policy.rule("missing_disclosure")
         self._mentions = re.compile(disclosure.mentions or r"(?!)", flags)
         self._required = {lang: re.compile(p, flags) for lang, p in disclosure.required.items()}
+        self._prohibition = re.compile(policy.negation.prohibition, flags)
 
     @cached_property
     def _negators_en(self) -> re.Pattern[str]:
@@ -343,23 +507,27 @@ class OutputGuard:
 
     def _negated(self, sentence: str, match: re.Match[str]) -> bool:
         negation = self.policy.negation
+        if _quoted_under_prohibition(sentence, match, self._prohibition):
+            return True
         if re.search(r"[A-Za-z]", match.group()):
             before = " ".join(sentence[: match.start()].split()[-negation.window_en :])
-            return bool(self._negators_en.search(before) or self._negators_en.search(match.group()))
+            inside = " ".join(match.group().split()[1:])  # "returns are NOT guaranteed"
+            return bool(self._negators_en.search(before) or self._negators_en.search(inside))
         before = sentence[max(0, match.start() - negation.window_zh) : match.start()]
         for word in _NOT_NEGATION:
             before = before.replace(word, "")
         return any(word in before for word in negation.zh)
 
     def _claim(self, family: str, sentence: str) -> str | None:
+        folded = fold(sentence)
         for pattern in self._claims[family]:
-            for match in pattern.finditer(sentence):
-                if not self._negated(sentence, match):
+            for match in pattern.finditer(folded):
+                if not self._negated(folded, match):
                     return match.group()
         return None
 
     def review_sentence(
-        self, sentence: str, source_figures: set[str], role: str, view: KnowledgeView | None
+        self, sentence: str, source_figures: SourceFigures, role: str, view: KnowledgeView | None
     ) -> list[tuple[OutputRule, str]]:
         """The rules a single sentence breaks, each with the words that broke it."""
         broken: list[tuple[OutputRule, str]] = []
@@ -367,8 +535,7 @@ class OutputGuard:
             words = self._claim(family, sentence)
             if words:
                 broken.append((self.policy.rule(family), words))
-        allowed = source_figures | set(self.policy.allowed_figures)
-        untraceable = sorted(figures(sentence) - allowed)
+        untraceable = source_figures.untraceable(sentence, set(self.policy.allowed_figures))
         if untraceable:
             broken.append((self.policy.rule("untraceable_figure"), ", ".join(untraceable)))
         if role == "customer" and view is not None:
@@ -412,7 +579,7 @@ class OutputGuard:
     def _pass(
         self,
         sentence: str,
-        source_figures: set[str],
+        source_figures: SourceFigures,
         role: str,
         view: KnowledgeView | None,
         findings: list[Finding],
@@ -479,5 +646,5 @@ class OutputGuard:
         return GuardResult(_worst(findings), body + (disclosure or ""), findings)
 
 
-def _figures_of(sources: Sequence[SourceDocument]) -> set[str]:
-    return set().union(*(figures(s.text) for s in sources)) if sources else set()
+def _figures_of(sources: Sequence[SourceDocument]) -> SourceFigures:
+    return SourceFigures.of(s.text for s in sources)

@@ -24,6 +24,7 @@ from assistant.guard import (
     InputGuard,
     KnowledgeView,
     OutputGuard,
+    OutputRule,
     SourceDocument,
     most_severe,
 )
@@ -93,7 +94,7 @@ def source_documents(snapshot: Snapshot, citations: list[Citation]) -> list[Sour
     return sources
 
 
-def knowledge_view(snapshot: Snapshot, shingle: int) -> KnowledgeView:
+def knowledge_view(snapshot: Snapshot, rule: OutputRule) -> KnowledgeView:
     texts: dict[str, list[str]] = {}
     for chunk in snapshot.chunks:
         texts.setdefault(chunk.doc_id, []).append(chunk.text)
@@ -102,7 +103,8 @@ def knowledge_view(snapshot: Snapshot, shingle: int) -> KnowledgeView:
             SourceDocument(doc_id, "\n".join(parts), snapshot.documents[doc_id].meta["audience"])
             for doc_id, parts in texts.items()
         ],
-        shingle,
+        rule.shingle or 12,
+        rule.topics,
     )
 
 
@@ -151,8 +153,8 @@ class Assistant:
         """The staff/public split of the index being served, built once per generation."""
         snapshot = self.index.snapshot()
         if snapshot.generation not in self._views:
-            shingle = self.output_guard.policy.rule("staff_content").shingle or 10
-            self._views = {snapshot.generation: knowledge_view(snapshot, shingle)}
+            rule = self.output_guard.policy.rule("staff_content")
+            self._views = {snapshot.generation: knowledge_view(snapshot, rule)}
         return self._views[snapshot.generation]
 
     def answer(self, request: TurnRequest) -> TurnResult:
