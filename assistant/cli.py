@@ -169,3 +169,195 @@ def _assistant_or_fail(index_name: str | None):  # type: ignore[no-untyped-def]
         return build_assistant(get_settings(), index_name)
     except EmbeddingModelError as error:
         _fail(str(error))
+
+
+@main.group()
+def guard() -> None:
+    """Run the compliance guardrail on a text, or on one text per line of a file."""
+
+
+def _texts(text: str | None, file: str | None) -> tuple[list[str], bool]:
+    """The texts to check, and whether they came one per line from a file."""
+    if file is not None:
+        stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+        with stream:
+            return [line.rstrip("\n") for line in stream if line.strip()], True
+    if text is None:
+        _fail("give a TEXT or --file F (one text per line, - for standard input)")
+    return [text], False
+
+
+def _print_results(results: list[dict[str, Any]], many: bool, as_json: bool) -> None:
+    for result in results:
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False, indent=None if many else 2))
+        else:
+            click.echo(f"{result['action']}\t{','.join(result['rules']) or '-'}\t{result['text']}")
+
+
+@guard.command("input")
+@click.argument("text", required=False)
+@click.option("--file", "file", help="One message per line; - reads standard input.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (one object per line with --file)."
+)
+def guard_input(text: str | None, file: str | None, as_json: bool) -> None:
+    """Check a user message: PII masked, injection refused, hand-offs, off-topic."""
+    from assistant.guard import InputGuard, load_policy
+
+    checker = InputGuard(load_policy(get_settings().guardrails_dir)[0])
+    texts, many = _texts(text, file)
+    _print_results([checker.inspect(t).as_dict() for t in texts], many, as_json)
+
+
+@guard.command("output")
+@click.argument("text", required=False)
+@click.option("--role", type=ROLE, default="customer", show_default=True)
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="A text file with the passages the reply cites.",
+)
+@click.option("--cite", "cited", multiple=True, help="Id of an indexed document the reply cites.")
+@click.option("--file", "file", help="One draft per line; - reads standard input.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (one object per line with --file)."
+)
+def guard_output(
+    text: str | None,
+    role: str,
+    sources_file: Path | None,
+    cited: tuple[str, ...],
+    file: str | None,
+    as_json: bool,
+) -> None:
+    """Check a reply draft before anyone sees it."""
+    from assistant.guard import SourceDocument
+
+    assistant = _assistant_or_fail(None)
+    sources = (
+        [SourceDocument("--sources", sources_file.read_text(encoding="utf-8"), "public")]
+        if sources_file
+        else []
+    )
+    try:
+        snapshot = assistant.index.snapshot()
+    except IndexNotBuilt as error:
+        _fail(str(error))
+    for doc_id in cited:
+        if doc_id not in snapshot.documents:
+            _fail(f"--cite {doc_id}: no such document in the index")
+        meta = snapshot.documents[doc_id].meta
+        body = "\n".join(c.text for c in snapshot.chunks if c.doc_id == doc_id)
+        sources.append(
+            SourceDocument(
+                doc_id,
+                f"{meta['title']}\n{body}",
+                meta["audience"],
+                meta.get("category"),
+                meta.get("risk_level"),
+            )
+        )
+    texts, many = _texts(text, file)
+    view = assistant.view()
+    results = [assistant.output_guard.inspect(t, sources, role, view=view).as_dict() for t in texts]
+    _print_results(results, many, as_json)
+
+
+@main.group("eval")
+def evaluate() -> None:
+    """Measure retrieval, answers and the guardrail; write reports under evals/reports/."""
+
+
+@evaluate.command("retrieval")
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, path_type=Path),
+    help="Question set (default: evals/golden.yaml).",
+)
+@click.option("--min-recall", type=float, help="Exit 1 when recall@5 is below this.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bool) -> None:
+    """recall@1/@5, MRR, per language, and staff-document leaks to customers."""
+    from assistant.evaluation import evaluate_retrieval, load_questions, write_report
+
+    settings = get_settings()
+    assistant = _assistant_or_fail(None)
+    summary = evaluate_retrieval(
+        assistant, load_questions(questions or settings.evals_dir / "golden.yaml")
+    )
+    bars = {"recall@1": summary["recall@1"], "recall@5": summary["recall@5"], "MRR": summary["mrr"]}
+    bars |= {f"recall@5 {k}": v for k, v in summary["recall@5_by_language"].items()}
+    summary["report"] = str(
+        write_report("retrieval", summary, bars, settings.evals_dir / "reports")
+    )
+    _emit_summary(summary, as_json)
+    if min_recall is not None and summary["recall@5"] < min_recall:
+        _fail(f"recall@5 {summary['recall@5']} is below the required {min_recall}")
+    if summary["leaks"]:
+        _fail(f"{summary['leaks']} staff passages were retrievable by customers")
+
+
+@evaluate.command("answers")
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, path_type=Path),
+    help="Question set (default: evals/golden.yaml).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def eval_answers(questions: Path | None, as_json: bool) -> None:
+    """Fact coverage, citation accuracy and correct refusals of whole turns."""
+    from assistant.evaluation import evaluate_answers, load_questions, write_report
+
+    settings = get_settings()
+    summary = evaluate_answers(
+        _assistant_or_fail(None), load_questions(questions or settings.evals_dir / "golden.yaml")
+    )
+    bars = {
+        k: summary[k]
+        for k in (
+            "fact_coverage",
+            "citation_accuracy",
+            "gold_document_cited",
+            "correct_refusal_rate",
+            "answerable_declined",
+        )
+    }
+    summary["report"] = str(write_report("answers", summary, bars, settings.evals_dir / "reports"))
+    _emit_summary(summary, as_json)
+
+
+@evaluate.command("guardrails")
+@click.option("--json", "as_json", is_flag=True)
+def eval_guardrails(as_json: bool) -> None:
+    """PII vectors, jailbreak and extraction prompts, violating and compliant drafts, and the
+    false-positive rate on real customer queries."""
+    from assistant.evaluation import evaluate_guardrails, write_report
+
+    settings = get_settings()
+    if not settings.evaldata_dir.is_dir():
+        _fail(f"{settings.evaldata_dir} not found; set ASSISTANT_EVALDATA_DIR")
+    summary = evaluate_guardrails(settings, settings.evals_dir / "guardrails" / "drafts.yaml")
+    bars = {
+        "PII recall": summary["pii"]["recall"],
+        "injection caught": summary["injection"]["overall_catch_rate"],
+        "violating drafts caught": summary["drafts"]["caught_rate"],
+        "compliant drafts touched": summary["drafts"]["compliant_touched_rate"],
+        "banking77 false positives": summary["benign_traffic"]["banking77_en"][
+            "false_positive_rate"
+        ],
+    }
+    summary["report"] = str(
+        write_report("guardrails", summary, bars, settings.evals_dir / "reports")
+    )
+    _emit_summary(summary, as_json)
+
+
+def _emit_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _emit(summary)
+        return
+    for key, value in summary.items():
+        if not isinstance(value, list):
+            click.echo(f"{key}: {json.dumps(value, ensure_ascii=False)}")

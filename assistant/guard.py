@@ -180,6 +180,11 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+# Full-width ASCII to half-width, one character for one, so spans found in the folded text
+# are spans of the original message.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 # --------------------------------------------------------------------------- input
 
 
@@ -207,12 +212,12 @@ class InputGuard:
 
     def inspect(self, message: str, language: Language | None = None) -> GuardResult:
         language = language or detect_language(message)
-        text = _normalise(message)
+        text = message
         findings: list[Finding] = []
-        matches = find_pii(text, self._pii_kinds)
+        matches = find_pii(message.translate(_HALF_WIDTH), self._pii_kinds)
         if matches:
             labels = {kind: rule.mask for kind, rule in self._pii_rules.items()}
-            text = mask(text, matches, labels)
+            text = mask(message, matches, labels)
             for kind in dict.fromkeys(m.kind for m in matches):
                 findings.append(
                     Finding(
@@ -223,7 +228,8 @@ class InputGuard:
                     )
                 )
         injection = self.policy.injection
-        if self.injection_score(text) >= injection.threshold:
+        folded = text.translate(_HALF_WIDTH)
+        if self.injection_score(folded) >= injection.threshold:
             findings.append(
                 Finding(
                     injection.id, "block", _message(injection.message, language), injection.basis
@@ -234,7 +240,7 @@ class InputGuard:
             (self.policy.handoff, self._handoff),
             (self.policy.off_topic, self._off_topic),
         ):
-            hit = next((m for p in patterns if (m := p.search(text))), None)
+            hit = next((m for p in patterns if (m := p.search(folded))), None)
             if hit:
                 findings.append(
                     Finding(

@@ -18,6 +18,7 @@ _PROVINCES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
     "61 62 63 64 65 71 81 82 83".split()
 )
+_MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -41,6 +42,9 @@ def _real_date(year: int, month: int, day: int) -> bool:
 def is_resident_id(value: str) -> bool:
     value = value.upper()
     if value[:2] not in _PROVINCES:
+        return False
+    # The four municipalities only ever used city codes 01 (districts) and 02 (counties).
+    if value[:2] in _MUNICIPALITIES and value[2:4] not in ("01", "02"):
         return False
     if len(value) == 18 and value[:17].isdigit():
         if not _real_date(int(value[6:10]), int(value[10:12]), int(value[12:14])):

