@@ -83,10 +83,11 @@ def evaluate_retrieval(assistant: Assistant, questions: Sequence[dict[str, Any]]
 
 def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Fact coverage (the answer states the gold facts), citation accuracy (each fact stated
-    is found in a cited passage), correct refusals (unanswerable and audience probes get no
-    answer), and wrong refusals (answerable questions declined)."""
+    is found in a cited passage), correct refusals (unanswerable questions get no answer),
+    wrong refusals (answerable questions declined), and audience probes that cite staff."""
     facts_total = facts_found = facts_cited = 0
     refusals_due = refusals_made = declined_answerable = answerable = 0
+    probes = staff_cited = 0
     gold_cited = 0
     failures: list[dict[str, Any]] = []
     latencies: list[float] = []
@@ -114,6 +115,11 @@ def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) 
                         "answer": result.answer[:200],
                     }
                 )
+        elif q["kind"] == "audience_probe":
+            # A customer asking for staff-only content: any answer must come from public
+            # documents (answering from them is allowed; citing a staff document is a leak).
+            probes += 1
+            staff_cited += any(c.doc_id == q.get("staff_doc") for c in result.citations)
         else:
             refusals_due += 1
             refused = not result.grounded or not result.citations
@@ -133,6 +139,8 @@ def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) 
         "citation_accuracy": round(facts_cited / max(facts_found, 1), 4),
         "gold_document_cited": round(gold_cited / max(answerable, 1), 4),
         "correct_refusal_rate": round(refusals_made / max(refusals_due, 1), 4),
+        "audience_probes": probes,
+        "audience_probes_citing_staff": staff_cited,
         "answerable_declined": round(declined_answerable / max(answerable, 1), 4),
         "latency_ms_p50": round(statistics.median(latencies), 1),
         "latency_ms_p95": round(_percentile(latencies, 95), 1),

@@ -19,7 +19,7 @@ import yaml
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.retrieval import Passage
-from assistant.text import Language, content_terms, split_sentences
+from assistant.text import Language, content_terms, split_sentences, unknown_nouns
 
 TermWeight = Callable[[str], float]
 # Cosine similarity of a question to each of several texts.
@@ -162,6 +162,28 @@ def rank_candidates(
     return sorted(candidates, key=lambda c: (-c.support, c.passage_rank, c.position))
 
 
+def anchors(question: str, weight: TermWeight, unknown: float) -> list[str]:
+    """What an answer must be about and the knowledge base never mentions: a Chinese noun
+    of the question that no passage uses (保险箱, 礼品, 社保卡). Such a question is about
+    something undocumented, however well other words match. Other unknown words are chatter
+    or typos (现在, 几次, 存丹) and are not required."""
+    terms = content_terms(question)
+    return [t for t in unknown_nouns(question) if t in terms and weight(t) >= unknown]
+
+
+def covers(anchor: str, terms: set[str]) -> bool:
+    """Whether a passage's terms contain the anchor, forgiving one mistyped character in a
+    Chinese word (大额存丹, 挂矢, 理材)."""
+    if anchor in terms:
+        return True
+    if len(anchor) < 2 or anchor.isascii():
+        return False
+    return any(
+        len(term) == len(anchor) and sum(a != b for a, b in zip(term, anchor, strict=True)) == 1
+        for term in terms
+    )
+
+
 def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidate]:
     """The best sentence, plus close runners-up, within a short answer's length."""
     if not candidates or candidates[0].support < min_support:
@@ -192,6 +214,8 @@ def compose(
 ) -> Draft:
     candidates = rank_candidates(request.question, request.passages, weight, similarity)
     chosen = select(candidates, min_support)
+    if chosen and not _on_topic(request, chosen[0], weight):
+        chosen = []
     if not chosen:
         return Draft(
             text=_localise(wording.decline[request.language], request.language), grounded=False
@@ -228,6 +252,17 @@ def compose(
         grounded=True,
         support=max(c.support for c in chosen),
     )
+
+
+def _on_topic(request: GenerationInput, best: Candidate, weight: TermWeight) -> bool:
+    """The best sentence, with its title and section, names every anchor of the question.
+    Across languages words cannot be compared, so the support score alone decides."""
+    chunk = request.passages[best.passage_rank].chunk
+    if (chunk.language == "en") != (request.language == "en"):
+        return True
+    terms = content_terms(f"{chunk.title} {chunk.section} {best.text}")
+    unknown = weight("\x00")  # the weight of a word the corpus never uses
+    return all(covers(a, terms) for a in anchors(request.question, weight, unknown))
 
 
 def extractive_generator(

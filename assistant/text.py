@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Literal
 
 import jieba
+import jieba.posseg
 import opencc
 
 Language = Literal["zh-CN", "zh-TW", "en"]
@@ -78,3 +79,12 @@ def content_terms(text: str) -> set[str]:
 def split_sentences(text: str) -> list[str]:
     """Split on Chinese and Western sentence ends; keeps the punctuation with its sentence."""
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def unknown_nouns(text: str) -> list[str]:
+    """Chinese nouns of a text (folded), for judging what a question is about."""
+    return [
+        word
+        for word, flag in jieba.posseg.lcut(fold(text))
+        if flag.startswith("n") and len(word) > 1 and _CJK.match(word)
+    ]
