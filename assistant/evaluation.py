@@ -338,8 +338,8 @@ def _benign(guard: InputGuard, banking77: Path, golden: Path) -> dict[str, Any]:
     """False positives: real customer queries that any input rule refused or handed off."""
     report: dict[str, Any] = {}
     english = [row["text"] for row in _rows(banking77)]
-    chinese = [q["question"] for q in load_questions(golden) if q["language"] != "en"]
-    for name, texts in (("banking77_en", english), ("golden_questions_zh", chinese)):
+    answerable = [q["question"] for q in load_questions(golden) if q["kind"] == "answerable"]
+    for name, texts in (("banking77_en", english), ("golden_answerable", answerable)):
         refused = [r for r in map(guard.inspect, texts) if r.action in ("block", "handoff")]
         report[name] = {
             "queries": len(texts),
