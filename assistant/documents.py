@@ -23,8 +23,10 @@ from assistant.cleaning import clean_web_text
 from assistant.roles import Audience
 from assistant.text import Language, detect_language
 
-SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
-MAX_DOCUMENT_BYTES = 5_000_000
+TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+CONVERTED_SUFFIXES = frozenset({".pdf", ".docx", ".html", ".htm"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | CONVERTED_SUFFIXES
+MAX_DOCUMENT_BYTES = 20_000_000
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 _FIRST_HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
@@ -126,6 +128,10 @@ def load_file(path: Path, defaults: PlainFileDefaults) -> Document:
         raise DocumentError(str(path), f"unsupported file type {path.suffix or '(none)'}")
     if path.stat().st_size > MAX_DOCUMENT_BYTES:
         raise DocumentError(str(path), f"larger than {MAX_DOCUMENT_BYTES // 1_000_000} MB")
+    if path.suffix.lower() in CONVERTED_SUFFIXES:
+        from assistant.formats import EXTRACTORS
+
+        return parse_document(EXTRACTORS[path.suffix.lower()](path), str(path), defaults)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
