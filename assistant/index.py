@@ -120,9 +120,14 @@ class Snapshot:
         self._ends = np.array(
             [_day_number(c.effective_to, _OPEN_END) for c in self.chunks], dtype=np.int64
         )
-        self.collection = chroma_client(directory / "chroma").get_collection(
+        self._client = chroma_client(directory / "chroma")
+        self.collection = self._client.get_collection(
             COLLECTION, embedding_function=ChromaEmbeddings(embedder)
         )
+
+    def close(self) -> None:
+        """Release Chroma's resources for this generation (it caches them per path)."""
+        self._client.close()
 
     def mask(self, audiences: Sequence[Audience], on: date) -> np.ndarray:
         """Passages the reader may see on that day."""
@@ -152,6 +157,9 @@ class KnowledgeIndex:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self._snapshot: Snapshot | None = None
+        # The generation before the current one stays open: a reader that took it a moment
+        # ago may still be answering. The one before that is closed.
+        self._previous: Snapshot | None = None
 
     @property
     def _pointer(self) -> Path:
@@ -172,7 +180,10 @@ class KnowledgeIndex:
             )
         if self._snapshot is None or self._snapshot.generation != generation:
             log.info("opening index generation %s", generation)
-            self._snapshot = Snapshot(self._generation_dir(generation), generation, self.embedder)
+            opened = Snapshot(self._generation_dir(generation), generation, self.embedder)
+            if self._previous is not None:
+                self._previous.close()
+            self._previous, self._snapshot = self._snapshot, opened
         return self._snapshot
 
     def ingest(
@@ -266,6 +277,7 @@ class KnowledgeIndex:
             done += len(part)
             if progress:
                 progress(done, total)
+        client.close()
         chunks = sorted(reused + fresh, key=lambda c: (c.doc_id, c.ordinal))
         _write_atomically(
             target / "chunks.jsonl",

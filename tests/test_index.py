@@ -147,3 +147,19 @@ def test_the_real_knowledge_base_indexes_every_document(tmp_path: Path, embedder
     report = index.ingest(documents)
     assert set(index.snapshot().documents) == {d.meta.id for d in documents}
     assert report.chunks_total == len(index.snapshot().chunks)
+
+
+def test_repeated_ingests_do_not_keep_every_old_generation_open(
+    tmp_path: Path, folder: Path, embedder: Embedder
+) -> None:
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    index = KnowledgeIndex(tmp_path / "idx", embedder)
+    opened_before = len(SharedSystemClient._identifier_to_system)
+    for round_ in range(5):
+        write(folder / "cd.md", front_matter("cd", f"# 大额存单\n\n第{round_}版说明。"))
+        ingest_paths(index, [folder], DEFAULTS)
+        index.snapshot()
+    # The current and the previous generation, whatever the number of ingests.
+    assert len(SharedSystemClient._identifier_to_system) - opened_before <= 2
+    assert len(list((tmp_path / "idx" / "generations").iterdir())) == 2
