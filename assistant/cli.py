@@ -82,6 +82,7 @@ def ingest(
                 "skipped": skipped,
                 "chunks_embedded": report.chunks_embedded,
                 "chunks_total": report.chunks_total,
+                "rebuilt": report.rebuilt,
                 "generation": report.generation,
             }
         )

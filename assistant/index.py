@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from assistant.documents import Document, DocumentMeta
 from assistant.embeddings import ChromaEmbeddings, Embedder
 from assistant.keyword import BM25
 from assistant.roles import Audience
-from assistant.text import tokenize
+from assistant.text import TOKENIZER_VERSION, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ _OPEN_END = 99_991_231
 
 class IndexNotBuilt(RuntimeError):
     """Nothing has been ingested into this index yet."""
+
+
+class IndexMismatch(IndexNotBuilt):
+    """The index was built with another embedding model than the settings name."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class IngestReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     generation: str | None = None
+    rebuilt: bool = False
 
     @property
     def changed(self) -> bool:
@@ -109,6 +114,10 @@ class Snapshot:
             IndexedChunk(**{**row, "tokens": tuple(row["tokens"])})
             for row in _read_jsonl(directory / "chunks.jsonl")
         ]
+        manifest = directory / "manifest.json"
+        self.manifest = (
+            json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+        )
         documents = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
         self.documents = {doc_id: DocumentRecord(**record) for doc_id, record in documents.items()}
         self.position = {chunk.chunk_id: i for i, chunk in enumerate(self.chunks)}
@@ -171,7 +180,24 @@ class KnowledgeIndex:
         except FileNotFoundError:
             return None
 
+    def manifest(self) -> dict[str, Any]:
+        """What an index must be rebuilt for when it changes: the embedding model and the
+        keyword tokenizer."""
+        return {"embedder": self.embedder.name, "tokenizer": TOKENIZER_VERSION}
+
     def snapshot(self) -> Snapshot:
+        """The current generation, checked against the embedding model in use."""
+        snapshot = self._current()
+        built_with = snapshot.manifest.get("embedder")
+        if built_with != self.embedder.name:
+            raise IndexMismatch(
+                f"the index at {self.directory} was built with embedding model {built_with!r} "
+                f"but the settings use {self.embedder.name!r}; run `assistant ingest --prune` "
+                "to rebuild it"
+            )
+        return snapshot
+
+    def _current(self) -> Snapshot:
         """The current generation; reloaded when another process has switched CURRENT."""
         generation = self.current_generation()
         if generation is None:
@@ -197,7 +223,9 @@ class KnowledgeIndex:
         those whose source file is in `keep_sources` (files that failed to load this time)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock():
-            old = self.snapshot() if self.current_generation() else None
+            old = self._current() if self.current_generation() else None
+            # A new embedding model or tokenizer rebuilds every passage from its stored text.
+            stale = old is not None and old.manifest != self.manifest()
             old_docs = old.documents if old else {}
             incoming = {doc.meta.id: doc for doc in documents}
             report = IngestReport()
@@ -217,7 +245,7 @@ class KnowledgeIndex:
                     report.unchanged.append(doc_id)
                 else:
                     report.updated.append(doc_id)
-            if old is not None and not report.changed:
+            if old is not None and not report.changed and not stale:
                 report.chunks_total = len(old.chunks)
                 report.generation = old.generation
                 return report
@@ -228,6 +256,11 @@ class KnowledgeIndex:
                 for doc_id in report.added + report.updated
                 for chunk in _index_chunks(incoming[doc_id], self.chunk_size, self.chunk_overlap)
             ]
+            if stale:
+                log.info("index %s was built differently; rebuilding all passages", self.directory)
+                fresh = [_retokenized(c) for c in reused] + fresh
+                reused = []
+                report.rebuilt = True
             records = {**kept}
             for doc_id in report.unchanged + report.added + report.updated:
                 doc = incoming[doc_id]
@@ -283,6 +316,7 @@ class KnowledgeIndex:
             target / "chunks.jsonl",
             "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks),
         )
+        _write_atomically(target / "manifest.json", json.dumps(self.manifest()))
         _write_atomically(
             target / "documents.json",
             json.dumps({k: asdict(v) for k, v in sorted(records.items())}, ensure_ascii=False),
@@ -333,6 +367,10 @@ def _index_chunks(document: Document, size: int, overlap: int) -> list[IndexedCh
         )
         for chunk in chunk_document(document, size, overlap)
     ]
+
+
+def _retokenized(chunk: IndexedChunk) -> IndexedChunk:
+    return replace(chunk, tokens=tuple(tokenize(f"{chunk.title} {chunk.section} {chunk.text}")))
 
 
 def _add(collection: Any, chunks: Sequence[IndexedChunk], embeddings: Any) -> None:

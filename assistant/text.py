@@ -14,6 +14,9 @@ import opencc
 
 Language = Literal["zh-CN", "zh-TW", "en"]
 
+# Bump when tokenize() or fold() change: indexes built before are re-tokenized on ingest.
+TOKENIZER_VERSION = 2
+
 jieba.setLogLevel(logging.WARNING)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -45,10 +48,30 @@ def to_simplified(text: str) -> str:
     return _to_simplified().convert(text) if _CJK.search(text) else text
 
 
+_NUMERALS = {
+    "一": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+    "十": "10",
+}
+_COUNTED = re.compile(
+    r"([一二两三四五六七八九十])(?=(年|个月|月|天|日|次|万|千|百|岁|张|笔|克|周|个工作日))"
+)
+_VARIANTS = str.maketrans({"帐": "账"})
+
+
 def fold(text: str) -> str:
-    """Normalise width and script so that 大額存單 and 大额存单 (and ＡＢＣ / abc) compare equal."""
-    text = unicodedata.normalize("NFKC", text)
-    return to_simplified(text).lower()
+    """Normalise width, script, case, variant characters and small counted numerals, so that
+    大額存單 and 大额存单, 一年期 and 1年期, 帐户 and 账户 compare equal."""
+    text = to_simplified(unicodedata.normalize("NFKC", text)).lower().translate(_VARIANTS)
+    return _COUNTED.sub(lambda m: _NUMERALS[m.group(1)], text)
 
 
 def detect_language(text: str) -> Language:

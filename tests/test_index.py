@@ -163,3 +163,40 @@ def test_repeated_ingests_do_not_keep_every_old_generation_open(
     # The current and the previous generation, whatever the number of ingests.
     assert len(SharedSystemClient._identifier_to_system) - opened_before <= 2
     assert len(list((tmp_path / "idx" / "generations").iterdir())) == 2
+
+
+def test_switching_the_embedding_model_demands_and_performs_a_rebuild(
+    tmp_path: Path, folder: Path, embedder: Embedder
+) -> None:
+    from assistant.embeddings import load_embedder
+    from assistant.index import IndexMismatch
+
+    ingest_paths(KnowledgeIndex(tmp_path / "idx", embedder), [folder], DEFAULTS)
+    other = KnowledgeIndex(tmp_path / "idx", load_embedder("minilm", 2))
+    with pytest.raises(IndexMismatch, match="assistant ingest --prune"):
+        other.snapshot()
+    (folder / "card.md").unlink()  # the source is gone: its stored passages are rebuilt
+    _, report = ingest_paths(other, [folder], DEFAULTS)
+    assert report.rebuilt and report.chunks_embedded == report.chunks_total == 2
+    assert other.snapshot().manifest["embedder"] == "minilm"
+    assert {c.doc_id for c in other.snapshot().chunks} == {"card", "cd"}
+
+
+def test_an_index_from_an_older_tokenizer_is_retokenized(
+    tmp_path: Path, folder: Path, embedder: Embedder
+) -> None:
+    import json
+
+    from assistant.text import tokenize
+
+    index = KnowledgeIndex(tmp_path / "idx", embedder)
+    ingest_paths(index, [folder], DEFAULTS)
+    manifest = index.snapshot().directory / "manifest.json"
+    manifest.write_text(json.dumps({"embedder": embedder.name, "tokenizer": 1}))
+    stale = KnowledgeIndex(tmp_path / "idx", embedder)
+    _, report = ingest_paths(stale, [folder], DEFAULTS)
+    assert report.rebuilt and report.chunks_embedded == report.chunks_total == 2
+    rebuilt = stale.snapshot()
+    assert json.loads((rebuilt.directory / "manifest.json").read_text())["tokenizer"] > 1
+    for chunk in rebuilt.chunks:
+        assert chunk.tokens == tuple(tokenize(f"{chunk.title} {chunk.section} {chunk.text}"))
