@@ -12,6 +12,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from assistant import __version__
+from assistant.generation import Citation
 from assistant.index import IndexNotBuilt
 from assistant.pipeline import Assistant, InvalidRequest, TurnRequest
 from assistant.roles import Role
@@ -31,20 +32,9 @@ class ChatRequest(BaseModel):
     session_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class CitationOut(BaseModel):
-    n: int
-    doc_id: str
-    title: str
-    section: str
-    passage: str
-    chunk_id: str
-    effective_from: str | None
-    effective_to: str | None
-
-
 class ChatResponse(BaseModel):
     answer: str
-    citations: list[CitationOut]
+    citations: list[Citation]
     session_id: str
     turn_id: str
     language: str

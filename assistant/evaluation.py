@@ -10,6 +10,7 @@ import statistics
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -182,75 +183,61 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@dataclass
+class _Tally:
+    """Detections against expectations: found positives, and matches where none belong."""
+
+    positives: int = 0
+    found: int = 0
+    false_matches: int = 0
+    missed: list[str] = field(default_factory=list)
+    wrongly_matched: list[str] = field(default_factory=list)
+
+    def expect(self, label: str, expected: int, got: int) -> None:
+        if expected:
+            self.positives += expected
+            self.found += min(got, expected)
+            if got < expected:
+                self.missed.append(label)
+        elif got:
+            self.false_matches += 1
+            self.wrongly_matched.append(label)
+
+
 def _pii(folder: Path) -> dict[str, Any]:
     """Each vector is put in a sentence, as a customer would type it, and must be found
     exactly when its source says it is valid."""
     kinds = ["cn_resident_id", "bank_card", "cn_mobile", "cn_landline", "email"]
-    report: dict[str, Any] = {}
-    positives = found = false_matches = 0
-    misses: list[str] = []
-    wrong: list[str] = []
+    tally = _Tally()
     for row in _rows(folder / "cn_resident_id_vectors.csv"):
-        if (
-            row["expected_valid"] not in ("True", "False")
-            or "strict mode" in row["source_assertion"]
-        ):
+        if row["expected_valid"] not in ("True", "False") or "strict" in row["source_assertion"]:
             continue
-        hit = any(
-            m.kind == "cn_resident_id"
-            for m in find_pii(f"我的身份证号是{row['value']}，帮我查一下", kinds)
-        )
-        if row["expected_valid"] == "True":
-            positives += 1
-            found += hit
-            if not hit:
-                misses.append(row["value"])
-        elif hit:
-            false_matches += 1
-            wrong.append(row["value"])
+        text = f"我的身份证号是{row['value']}，帮我查一下"
+        got = sum(m.kind == "cn_resident_id" for m in find_pii(text, kinds))
+        tally.expect(row["value"], int(row["expected_valid"] == "True"), got)
     for row in _rows(folder / "bank_card_vectors.csv"):
         if "python-stdnum" in row["source"]:
             continue  # generic Luhn strings, not card numbers (see the folder's SOURCE.txt)
-        expected = int(row["expected_is_valid_or_detected"])
         got = sum(m.kind == "bank_card" for m in find_pii(row["text"], kinds))
-        if expected:
-            positives += expected
-            found += min(got, expected)
-            if got < expected:
-                misses.append(row["text"])
-        elif got:
-            false_matches += 1
-            wrong.append(row["text"])
+        tally.expect(row["text"], int(row["expected_is_valid_or_detected"]), got)
     for row in _rows(folder / "phone_vectors.csv"):
-        matches = [
-            m for m in find_pii(row["text"], kinds) if m.kind in ("cn_mobile", "cn_landline")
-        ]
+        phones = [m for m in find_pii(row["text"], kinds) if m.kind in ("cn_mobile", "cn_landline")]
         if row["kind"] == "cn_mobile":
-            hit = any(m.text == row["text"] for m in matches)
-            if row["expected"] == "true":
-                positives += 1
-                found += hit
-                if not hit:
-                    misses.append(row["text"])
-            elif matches:
-                false_matches += 1
-                wrong.append(row["text"])
+            whole = sum(m.text == row["text"] for m in phones)
+            tally.expect(row["text"], int(row["expected"] == "true"), whole or len(phones))
         else:
-            spans = json.loads(row["expected"].split(" at ", 1)[1])
-            positives += len(spans)
-            got = {(m.start, m.end) for m in matches}
-            found += sum((s, e) in got for s, e in spans)
-            if len(got) > len(spans):
-                false_matches += 1
-                wrong.append(row["text"])
-    report.update(
-        recall=round(found / positives, 4),
-        positives=positives,
-        false_matches_on_invalid=false_matches,
-        missed=misses,
-        wrongly_matched=wrong,
-    )
-    return report
+            spans = {tuple(span) for span in json.loads(row["expected"].split(" at ", 1)[1])}
+            got = {(m.start, m.end) for m in phones}
+            tally.expect(row["text"], len(spans), len(spans & got))
+            if got - spans:
+                tally.expect(row["text"], 0, len(got - spans))
+    return {
+        "recall": round(tally.found / tally.positives, 4),
+        "positives": tally.positives,
+        "false_matches_on_invalid": tally.false_matches,
+        "missed": tally.missed,
+        "wrongly_matched": tally.wrongly_matched,
+    }
 
 
 def _injection(guard: InputGuard, folder: Path) -> dict[str, Any]:

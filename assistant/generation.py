@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,16 +43,7 @@ class Citation:
     effective_to: str | None
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "n": self.n,
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "section": self.section,
-            "passage": self.passage,
-            "chunk_id": self.chunk_id,
-            "effective_from": self.effective_from,
-            "effective_to": self.effective_to,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
