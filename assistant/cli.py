@@ -362,3 +362,45 @@ def _emit_summary(summary: dict[str, Any], as_json: bool) -> None:
     for key, value in summary.items():
         if not isinstance(value, list):
             click.echo(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+
+
+def _profile(path: Path):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from assistant.recommend import Profile
+
+    try:
+        return Profile.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as error:
+        _fail(f"{path}: not a valid customer profile: {error}")
+
+
+@main.command()
+@click.option(
+    "--profile",
+    "profile_file",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Customer profile (JSON).",
+)
+@click.option("--goal", help="What the customer wants (overrides the profile's goal).")
+@click.option("--json", "as_json", is_flag=True)
+def recommend(profile_file: Path, goal: str | None, as_json: bool) -> None:
+    """Products that suit the customer, why, and why the others do not."""
+    from assistant.advisor import recommend as suggest
+
+    assistant = _assistant_or_fail(None)
+    try:
+        result = suggest(assistant, _profile(profile_file), goal)
+    except IndexNotBuilt as error:
+        _fail(str(error))
+    if as_json:
+        _emit(result)
+        return
+    click.echo(f"tier: {result['tier']}  risk assessment valid: {result['risk_assessment_valid']}")
+    for item in result["eligible"]:
+        click.echo(item["why"])
+    for item in result["handoff"]:
+        click.echo(f"hand off  {item['id']}: {item['reason']}")
+    for item in result["excluded"]:
+        click.echo(f"excluded  {item['id']} [{item['rule']}]: {item['reason']}")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -59,6 +59,9 @@ class DocumentMeta(BaseModel):
     channels: list[str] | None = None
     fees: str | None = None
     benchmark_yield: str | None = None
+    qualified_investor_only: bool = False
+    # Policy documents only: the rules code applies, as structured data staff can edit.
+    rules: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> DocumentMeta:

@@ -1,0 +1,105 @@
+"""Suggestions for one customer: the suitability decision over the live catalog, ranked by
+fit to the stated goal, each explained from its own product sheet with a citation and
+checked by the output guardrail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.guard import GuardResult, SourceDocument
+from assistant.pipeline import Assistant
+from assistant.recommend import Decision, Product, Profile, decide, load_rules
+from assistant.roles import Role
+
+MAX_SUGGESTIONS = 5
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    product: Product
+    explanation: str
+    citation: dict[str, Any]
+    guard: GuardResult
+
+
+def catalog(assistant: Assistant) -> list[Product]:
+    """Every product sheet in the index, once (the Chinese sheet stands for its translation)."""
+    metas = [r.meta for r in assistant.index.snapshot().documents.values()]
+    return [
+        Product.from_meta(m) for m in metas if m["kind"] == "product" and m["language"] == "zh-CN"
+    ]
+
+
+def evaluate(assistant: Assistant, profile: Profile) -> Decision:
+    metas = [r.meta for r in assistant.index.snapshot().documents.values() if r.meta.get("rules")]
+    return decide(catalog(assistant), profile, assistant.settings.today(), load_rules(metas))
+
+
+def rank(assistant: Assistant, products: list[Product], goal: str | None) -> list[Product]:
+    """Closest to the goal first (retrieval over the product sheets), then lower risk."""
+    if not goal:
+        return sorted(products, key=lambda p: (p.risk_level or "R0", p.min_amount or 0))
+    relevance: dict[str, float] = {}
+    for passage in assistant.search(goal, Role.customer, 50):
+        doc_id = passage.chunk.doc_id.removesuffix("-en")
+        relevance[doc_id] = max(relevance.get(doc_id, 0.0), passage.score)
+    return sorted(products, key=lambda p: (-relevance.get(p.id, 0.0), p.risk_level or "R0"))
+
+
+def explain(assistant: Assistant, product: Product, n: int) -> Suggestion:
+    """A sentence of facts from the product's own front matter, cited to its sheet."""
+    chunks = [c for c in assistant.index.snapshot().chunks if c.doc_id == product.id]
+    passage = next((c for c in chunks if "业绩比较基准" in c.text or "利率" in c.text), chunks[0])
+    facts = [
+        f"风险等级{product.risk_level}" if product.risk_level else None,
+        f"起点金额{product.min_amount:,.0f}元" if product.min_amount else None,
+        f"期限：{product.term}" if product.term else None,
+        product.benchmark_yield,
+    ]
+    text = f"《{product.title}》：" + "；".join(f for f in facts if f) + f"。[{n}]"
+    sheet = "\n".join(c.text for c in chunks)
+    meta = assistant.index.snapshot().documents[product.id].meta
+    source = SourceDocument(
+        product.id,
+        f"{product.title}\n{sheet}\n{_front_matter_text(meta)}",
+        "public",
+        product.category,
+        product.risk_level,
+    )
+    checked = assistant.output_guard.inspect(text, [source], "customer", "zh-CN", assistant.view())
+    citation = {"n": n, "doc_id": product.id, "title": product.title, "passage": passage.text}
+    return Suggestion(product, checked.text, citation, checked)
+
+
+def _front_matter_text(meta: dict[str, Any]) -> str:
+    """The sheet's structured fields as text, so that figures quoted from them are traceable."""
+    fields = ("min_amount", "term", "benchmark_yield", "fees", "age_min", "age_max")
+    return "\n".join(f"{meta[f]}" for f in fields if meta.get(f) is not None)
+
+
+def recommend(assistant: Assistant, profile: Profile, goal: str | None = None) -> dict[str, Any]:
+    decision = evaluate(assistant, profile)
+    chosen = rank(assistant, decision.eligible, goal or profile.goal)[:MAX_SUGGESTIONS]
+    suggestions = [explain(assistant, product, n) for n, product in enumerate(chosen, start=1)]
+    return {
+        "tier": decision.tier,
+        "risk_assessment_valid": decision.assessment_valid,
+        "eligible": [
+            {
+                "id": s.product.id,
+                "title": s.product.title,
+                "why": s.explanation,
+                "risk_level": s.product.risk_level,
+                "min_amount": s.product.min_amount,
+                "term": s.product.term,
+                "benchmark_yield": s.product.benchmark_yield,
+                "citation": s.citation,
+                "guardrail": s.guard.action,
+            }
+            for s in suggestions
+        ],
+        "also_eligible": [p.id for p in decision.eligible if p not in chosen],
+        "handoff": [e.as_dict() for e in decision.handoff],
+        "excluded": [e.as_dict() for e in decision.excluded],
+    }
