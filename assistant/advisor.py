@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.generation import ComposerWording
 from assistant.guard import GuardResult, SourceDocument
-from assistant.pipeline import Assistant
-from assistant.recommend import Decision, Product, Profile, decide, load_rules
+from assistant.pipeline import Assistant, TurnRequest
+from assistant.recommend import TIER_NAMES, Decision, Product, Profile, decide, load_rules
 from assistant.roles import Role
 
 MAX_SUGGESTIONS = 5
@@ -103,3 +104,27 @@ def recommend(assistant: Assistant, profile: Profile, goal: str | None = None) -
         "handoff": [e.as_dict() for e in decision.handoff],
         "excluded": [e.as_dict() for e in decision.excluded],
     }
+
+
+def advise(assistant: Assistant, request: TurnRequest, profile: Profile | None) -> dict[str, Any]:
+    """A whole turn, and suggestions when a profile is known. The profile is whatever the
+    teller entered or the app backend signed; the message text never changes it."""
+    result = assistant.answer(request).as_dict()
+    blocked = result["action"] in ("block", "handoff")
+    if profile is None or blocked:
+        return result
+    suggestions = recommend(assistant, profile, profile.goal or request.message)
+    result["suggestions"] = suggestions
+    if suggestions["eligible"] and not result["grounded"]:
+        # The documents do not answer "what suits me?"; the suggestions do.
+        intro = ComposerWording.load(assistant.settings.prompts_dir).suggestions_intro
+        english = result["language"] == "en"
+        tier = suggestions["tier"] if english else TIER_NAMES[suggestions["tier"]]
+        risk = (
+            profile.risk_level
+            if suggestions["risk_assessment_valid"]
+            else ("not assessed" if english else "未评估或已过期")
+        )
+        text = intro.get(result["language"], intro["zh-CN"]).format(tier=tier, risk=risk)
+        result["answer"] = "\n".join([text, *(item["why"] for item in suggestions["eligible"])])
+    return result

@@ -12,9 +12,12 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from assistant import __version__
+from assistant.advisor import advise
+from assistant.claims import ClaimsRejected, profile_from_token
 from assistant.generation import Citation
 from assistant.index import IndexNotBuilt
 from assistant.pipeline import Assistant, InvalidRequest, TurnRequest
+from assistant.recommend import Profile
 from assistant.roles import Role
 from assistant.service import build_assistant
 from assistant.settings import Settings
@@ -30,6 +33,12 @@ class ChatRequest(BaseModel):
     message: str = Field(description="The user's question, in Chinese or English.")
     role: Role = Field(Role.customer, description="Whose documents may be used to answer.")
     session_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    profile: Profile | None = Field(None, description="Teller channel: the customer's profile.")
+    claims: str | None = Field(
+        None,
+        max_length=8192,
+        description="Customer channel: the app backend's signed token carrying the profile.",
+    )
 
 
 class ChatResponse(BaseModel):
@@ -39,8 +48,10 @@ class ChatResponse(BaseModel):
     turn_id: str
     language: str
     grounded: bool
+    action: str
     verdicts: list[dict[str, Any]]
     elapsed_ms: float
+    suggestions: dict[str, Any] | None = None
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -79,12 +90,24 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         generation = assistant.index.current_generation()
         return {"status": "ok", "version": __version__, "index_generation": generation}
 
+    @app.exception_handler(ClaimsRejected)
+    async def _claims(_: Request, error: ClaimsRejected) -> JSONResponse:
+        return _error(401, "claims_rejected", str(error))
+
     @app.post("/v1/chat", response_model=ChatResponse)
     def chat(body: ChatRequest) -> dict[str, Any]:
-        result = assistant.answer(
-            TurnRequest(message=body.message, role=body.role, session_id=body.session_id)
-        )
-        return result.as_dict()
+        if body.role is Role.customer and body.profile is not None:
+            raise InvalidRequest(
+                "a customer's profile comes only from the app backend's signed claims; "
+                "send it as `claims`, not `profile`"
+            )
+        if body.role is not Role.customer and body.claims is not None:
+            raise InvalidRequest("`claims` are for the customer channel; tellers send `profile`")
+        profile = body.profile
+        if body.claims is not None:
+            profile = profile_from_token(body.claims, settings.claims_secret)
+        request = TurnRequest(message=body.message, role=body.role, session_id=body.session_id)
+        return advise(assistant, request, profile)
 
     from assistant.console import mount_console
 

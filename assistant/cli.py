@@ -127,21 +127,53 @@ def search(query: str, role: str, k: int, index_name: str | None, as_json: bool)
 @main.command()
 @click.argument("question")
 @click.option("--role", type=ROLE, default="customer", show_default=True)
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="Customer profile (JSON) entered by a teller; adds suggestions.",
+)
+@click.option("--claims", help="Customer role: the app backend's signed profile token.")
 @click.option("--index", "index_name", help="Index to answer from (default: settings).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-def ask(question: str, role: str, index_name: str | None, as_json: bool) -> None:
+def ask(
+    question: str,
+    role: str,
+    profile_file: Path | None,
+    claims: str | None,
+    index_name: str | None,
+    as_json: bool,
+) -> None:
     """Answer QUESTION from the knowledge base, with numbered citations."""
+    from assistant.advisor import advise
+    from assistant.claims import ClaimsRejected, profile_from_token
+
     assistant = _assistant_or_fail(index_name)
+    profile = None
+    if profile_file is not None:
+        if Role(role) is Role.customer:
+            _fail("a customer's profile comes only from signed claims (--claims), not a file")
+        profile = _profile(profile_file)
+    elif claims is not None:
+        try:
+            profile = profile_from_token(claims, get_settings().claims_secret)
+        except ClaimsRejected as error:
+            _fail(str(error))
     try:
-        result = assistant.answer(TurnRequest(message=question, role=Role(role)))
+        result = advise(assistant, TurnRequest(message=question, role=Role(role)), profile)
     except (IndexNotBuilt, InvalidRequest) as error:
         _fail(str(error))
     if as_json:
-        _emit(result.as_dict())
+        _emit(result)
         return
-    click.echo(result.answer)
-    for citation in result.citations:
-        click.echo(f"[{citation.n}] {citation.title} ({citation.doc_id}) {citation.section}")
+    click.echo(result["answer"])
+    for citation in result["citations"]:
+        click.echo(
+            f"[{citation['n']}] {citation['title']} ({citation['doc_id']}) {citation['section']}"
+        )
+    for item in result.get("suggestions", {}).get("eligible", []):
+        if item["why"] not in result["answer"]:
+            click.echo(f"suggest  {item['why']}")
 
 
 @main.command()

@@ -65,11 +65,16 @@ class Draft:
 class ComposerWording:
     answer_intro: dict[str, str]
     decline: dict[str, str]
+    suggestions_intro: dict[str, str]
 
     @classmethod
     def load(cls, prompts_dir: Path) -> ComposerWording:
         data = yaml.safe_load((prompts_dir / "composer.yaml").read_text(encoding="utf-8"))
-        return cls(answer_intro=data["answer_intro"], decline=data["decline"])
+        return cls(
+            answer_intro=data["answer_intro"],
+            decline=data["decline"],
+            suggestions_intro=data["suggestions_intro"],
+        )
 
 
 @dataclass(frozen=True)

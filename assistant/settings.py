@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     as_of: date | None = Field(
         None, description="Answer as of this day (effective dates); default: today."
     )
+    claims_secret: str | None = Field(
+        None, description="Key the customer app backend signs profile tokens (HS256) with."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
