@@ -53,11 +53,13 @@ def build_console(assistant: Assistant) -> gr.Blocks:
         history: list[dict[str, Any]],
         role: str,
         session_id: str | None,
-        profile_json: str,
+        profile_json: str | None,
     ) -> tuple[list[dict[str, Any]], str, str, str | None, str]:
         history = list(history or [])
         try:
-            profile = Profile.model_validate_json(profile_json) if profile_json.strip() else None
+            profile = (
+                Profile.model_validate_json(profile_json) if (profile_json or "").strip() else None
+            )
         except ValidationError as error:
             raise gr.Error(f"客户资料格式有误 / invalid profile: {error}") from None
         try:
