@@ -4,6 +4,7 @@ checked by the output guardrail."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,29 +49,56 @@ def rank(assistant: Assistant, products: list[Product], goal: str | None) -> lis
     return sorted(products, key=lambda p: (-relevance.get(p.id, 0.0), p.risk_level or "R0"))
 
 
-def explain(assistant: Assistant, product: Product, n: int) -> Suggestion:
-    """A sentence of facts from the product's own front matter, cited to its sheet."""
-    chunks = [c for c in assistant.index.snapshot().chunks if c.doc_id == product.id]
-    passage = next((c for c in chunks if "业绩比较基准" in c.text or "利率" in c.text), chunks[0])
-    facts = [
-        f"风险等级{product.risk_level}" if product.risk_level else None,
-        f"起点金额{product.min_amount:,.0f}元" if product.min_amount else None,
-        f"期限：{product.term}" if product.term else None,
-        product.benchmark_yield,
-    ]
-    text = f"《{product.title}》：" + "；".join(f for f in facts if f) + f"。[{n}]"
+def explain(assistant: Assistant, product: Product, n: int, language: str = "zh-CN") -> Suggestion:
+    """A sentence of facts from the product's own front matter, cited to its sheet; in
+    English from the English sheet where the bank publishes one."""
+    documents = assistant.index.snapshot().documents
+    doc_id = product.id
+    if language == "en" and f"{product.id}-en" in documents:
+        doc_id = f"{product.id}-en"
+    meta = documents[doc_id].meta
+    chunks = [c for c in assistant.index.snapshot().chunks if c.doc_id == doc_id]
+    passage = next(
+        (c for c in chunks if any(w in c.text for w in ("业绩比较基准", "利率", "benchmark"))),
+        chunks[0],
+    )
+    text = _facts_sentence(meta, passage.text, language, n)
     sheet = "\n".join(c.text for c in chunks)
-    meta = assistant.index.snapshot().documents[product.id].meta
     source = SourceDocument(
-        product.id,
-        f"{product.title}\n{sheet}\n{_front_matter_text(meta)}",
+        doc_id,
+        f"{meta['title']}\n{sheet}\n{_front_matter_text(meta)}",
         "public",
         product.category,
         product.risk_level,
     )
-    checked = assistant.output_guard.inspect(text, [source], "customer", "zh-CN", assistant.view())
-    citation = {"n": n, "doc_id": product.id, "title": product.title, "passage": passage.text}
+    checked = assistant.output_guard.inspect(text, [source], "customer", language, assistant.view())
+    citation = {"n": n, "doc_id": doc_id, "title": meta["title"], "passage": passage.text}
     return Suggestion(product, checked.text, citation, checked)
+
+
+def _facts_sentence(meta: dict[str, Any], passage: str, language: str, n: int) -> str:
+    """Risk level, minimum, term and benchmark as the sheet states them; a sheet without
+    such fields (a product list, say) is introduced by its passage's first sentence."""
+    english = language == "en"
+    labels = (
+        ("Risk level {}", "minimum CNY {:,.0f}", "term: {}")
+        if english
+        else ("风险等级{}", "起点金额{:,.0f}元", "期限：{}")
+    )
+    values = (meta.get("risk_level"), meta.get("min_amount"), meta.get("term"))
+    facts = [label.format(v) for label, v in zip(labels, values, strict=True) if v]
+    if meta.get("benchmark_yield"):
+        facts.append(str(meta["benchmark_yield"]))
+    if not facts:
+        facts = [first_sentence(passage)]
+    if english:
+        return f"{meta['title']}: " + "; ".join(facts) + f". [{n}]"
+    return f"《{meta['title']}》：" + "；".join(facts) + f"。[{n}]"
+
+
+def first_sentence(text: str) -> str:
+    body = " ".join(line for line in text.splitlines() if line and not line.startswith("#"))
+    return re.split(r"(?<=[。！？.!?])\s*", body, maxsplit=1)[0].rstrip("。.")
 
 
 def _front_matter_text(meta: dict[str, Any]) -> str:
@@ -79,17 +107,21 @@ def _front_matter_text(meta: dict[str, Any]) -> str:
     return "\n".join(f"{meta[f]}" for f in fields if meta.get(f) is not None)
 
 
-def recommend(assistant: Assistant, profile: Profile, goal: str | None = None) -> dict[str, Any]:
+def recommend(
+    assistant: Assistant, profile: Profile, goal: str | None = None, language: str = "zh-CN"
+) -> dict[str, Any]:
     decision = evaluate(assistant, profile)
     chosen = rank(assistant, decision.eligible, goal or profile.goal)[:MAX_SUGGESTIONS]
-    suggestions = [explain(assistant, product, n) for n, product in enumerate(chosen, start=1)]
+    suggestions = [
+        explain(assistant, product, n, language) for n, product in enumerate(chosen, start=1)
+    ]
     return {
         "tier": decision.tier,
         "risk_assessment_valid": decision.assessment_valid,
         "eligible": [
             {
                 "id": s.product.id,
-                "title": s.product.title,
+                "title": s.citation["title"],
                 "why": s.explanation,
                 "risk_level": s.product.risk_level,
                 "min_amount": s.product.min_amount,
@@ -113,7 +145,7 @@ def advise(assistant: Assistant, request: TurnRequest, profile: Profile | None) 
     blocked = result["action"] in ("block", "handoff")
     if profile is None or blocked:
         return result
-    suggestions = recommend(assistant, profile, profile.goal or request.message)
+    suggestions = recommend(assistant, profile, profile.goal or request.message, result["language"])
     result["suggestions"] = suggestions
     if suggestions["eligible"] and not result["grounded"]:
         # The documents do not answer "what suits me?"; the suggestions do.

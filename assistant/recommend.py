@@ -9,6 +9,7 @@ every exclusion says which rule and why.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -57,6 +58,7 @@ class SuitabilityRules(BaseModel):
     elderly_dual_recording_from: RiskLevel
     dual_recording_from: RiskLevel
     suggested_categories: list[str]
+    long_horizon_categories: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,37 @@ def _age(p: Product, profile: Profile, _: Context) -> str | None:
     return None
 
 
+_DURATION = re.compile(
+    r"(?<!最长)(?<!up to )(\d+)\s*(天|日|个月|月|年|days?|months?|years?)", re.IGNORECASE
+)
+_DATE = re.compile(r"\d{4}年\d{1,2}月(\d{1,2}日)?|\d{4}-\d{2}-\d{2}")
+_MONTHS_PER_UNIT = {"天": 1 / 30, "日": 1 / 30, "个月": 1, "月": 1, "年": 12}
+
+
+def commitment_months(term: str | None) -> float:
+    """How long the money is tied up at least: the shortest duration the term states.
+    "最长3年" (a loan's ceiling) binds nothing; no duration at all means open-ended."""
+    durations = []
+    for number, unit in _DURATION.findall(_DATE.sub(" ", term or "")):
+        unit = unit.lower().rstrip("s")
+        factor = _MONTHS_PER_UNIT.get(unit) or {"day": 1 / 30, "month": 1, "year": 12}[unit]
+        durations.append(int(number) * factor)
+    return min(durations, default=0.0)
+
+
+def _horizon(p: Product, profile: Profile, c: Context) -> str | None:
+    if profile.horizon_months is None:
+        return None
+    needed = c.rules.long_horizon_categories.get(p.category or "")
+    if needed and profile.horizon_months < needed:
+        planned = profile.horizon_months
+        return f"该类资金长期封闭，仅适合{needed}个月以上的资金安排，客户计划{planned}个月"
+    months = commitment_months(p.term)
+    if months > profile.horizon_months:
+        return f"资金至少占用约{months:.0f}个月，长于客户计划的{profile.horizon_months}个月"
+    return None
+
+
 def _qualified(p: Product, profile: Profile, _: Context) -> str | None:
     if p.qualified_investor_only and not profile.qualified_investor:
         return "仅限合格投资者，客户未经合格投资者认定"
@@ -222,6 +255,7 @@ EXCLUSIONS: tuple[tuple[str, Rule], ...] = (
     ("qualified_investor", _qualified),
     ("minimum_amount", _amount),
     ("age", _age),
+    ("horizon", _horizon),
 )
 
 

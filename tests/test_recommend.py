@@ -20,6 +20,7 @@ from assistant.recommend import (
     RulesMissing,
     SuitabilityRules,
     assessment_valid,
+    commitment_months,
     decide,
     load_rules,
     tier_for,
@@ -40,7 +41,8 @@ RULES = SuitabilityRules(
     elderly_age=65,
     elderly_dual_recording_from="R3",
     dual_recording_from="R4",
-    suggested_categories=["wealth", "large_cd", "time_deposit"],
+    suggested_categories=["wealth", "large_cd", "time_deposit", "pension"],
+    long_horizon_categories={"pension": 60},
 )
 
 
@@ -110,6 +112,10 @@ def test_an_assessment_is_valid_for_twelve_months() -> None:
         (product(effective_to="2026-05-31"), profile(), "effective_dates"),
         (product(effective_from="2026-06-02"), profile(), "effective_dates"),
         (product(category="mortgage"), profile(), "category"),
+        (product(term="封闭期36个月"), profile(horizon_months=12), "horizon"),
+        (product(term="封闭期36个月"), profile(horizon_months=36), "eligible"),
+        (product(category="pension"), profile(horizon_months=24), "horizon"),
+        (product(category="pension"), profile(horizon_months=120), "eligible"),
         (product(risk_level="R3"), profile(age=70), "dual_recording"),
         (product(risk_level="R4"), profile(risk_level="C5"), "dual_recording"),
         (product(), profile(), "eligible"),
@@ -117,6 +123,23 @@ def test_an_assessment_is_valid_for_twelve_months() -> None:
 )
 def test_each_rule_excludes_with_its_name(item: Product, who: Profile, rule: str) -> None:
     assert verdict(item, who) == rule
+
+
+@pytest.mark.parametrize(
+    ("term", "months"),
+    [
+        ("每笔份额以180天为一个持有周期，到期可赎回", 6),
+        ("每个运作周期1年，周期结束后开放3个交易日", 12),
+        ("封闭期36个月（2026年12月18日至2029年12月17日），期间不开放赎回", 36),
+        ("3个月、6个月、1年、2年、3年", 3),
+        ("Each operating cycle lasts 1 year, followed by a 3-trading-day open period", 12),
+        ("最长3年", 0),
+        ("无固定期限，每个交易日开放申购和赎回", 0),
+        (None, 0),
+    ],
+)
+def test_the_money_is_tied_up_for_the_shortest_term_stated(term: str | None, months: int) -> None:
+    assert commitment_months(term) == pytest.approx(months, abs=0.5)
 
 
 def test_an_expired_assessment_still_allows_deposits_and_says_why() -> None:
@@ -161,6 +184,11 @@ def suitable(p: Product, who: Profile, rules: SuitabilityRules, today: date) -> 
             p.age_max is None or who.age <= p.age_max,
             risk < int(rules.dual_recording_from[1]),
             who.age < rules.elderly_age or risk < int(rules.elderly_dual_recording_from[1]),
+            who.horizon_months is None
+            or (
+                who.horizon_months >= rules.long_horizon_categories.get(p.category or "", 0)
+                and commitment_months(p.term) <= who.horizon_months
+            ),
         ]
     )
 
@@ -180,8 +208,9 @@ def test_no_combination_of_customer_gets_an_unsuitable_suggestion(assistant: Ass
     ages = [17, 30, 64, 65, 80]
     amounts = [1_000, 60_000, 250_000, 1_500_000, 20_000_000]
     checked = suggested = 0
-    for aum, (level, on), age, amount, qualified in itertools.product(
-        assets, risks, ages, amounts, (False, True)
+    horizons = [None, 3, 12, 120]
+    for aum, (level, on), age, amount, qualified, horizon in itertools.product(
+        assets, risks, ages, amounts, (False, True), horizons
     ):
         who = Profile(
             aum=aum,
@@ -190,6 +219,7 @@ def test_no_combination_of_customer_gets_an_unsuitable_suggestion(assistant: Ass
             risk_assessed_on=on,
             age=age,
             qualified_investor=qualified,
+            horizon_months=horizon,
         )
         decision = decide(products, who, AS_OF, rules)
         for item in decision.eligible:
@@ -202,7 +232,7 @@ def test_no_combination_of_customer_gets_an_unsuitable_suggestion(assistant: Ass
         )
         checked += 1
         suggested += len(decision.eligible)
-    assert checked == 5 * 5 * 5 * 5 * 2 and suggested > 0
+    assert checked == 5 * 5 * 5 * 5 * 2 * 4 and suggested > 0
 
 
 def test_claims_in_the_goal_text_never_raise_tier_or_risk(assistant: Assistant) -> None:
@@ -229,6 +259,15 @@ def test_suggestions_cite_their_sheet_and_pass_the_guardrail(assistant: Assistan
         assert "保本" not in item["why"]
     decision = evaluate(assistant, profile())
     assert decision.tier == "gold"
+
+
+def test_english_suggestions_come_from_the_english_sheets(assistant: Assistant) -> None:
+    result = recommend(assistant, profile(goal="a wealth product for one year"), language="en")
+    cited = {item["citation"]["doc_id"] for item in result["eligible"]}
+    assert "wm-fengli-1y-en" in cited
+    fengli = next(i for i in result["eligible"] if i["citation"]["doc_id"] == "wm-fengli-1y-en")
+    assert fengli["why"].startswith("Jianglan Fengli") and "Risk level R3" in fengli["why"]
+    assert "Performance benchmark" in fengli["why"]
 
 
 def test_the_command_prints_eligible_and_excluded_products(
