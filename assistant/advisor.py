@@ -141,7 +141,9 @@ def recommend(
 def advise(assistant: Assistant, request: TurnRequest, profile: Profile | None) -> dict[str, Any]:
     """A whole turn, and suggestions when a profile is known. The profile is whatever the
     teller entered or the app backend signed; the message text never changes it."""
-    result = assistant.answer(request).as_dict()
+    turn = assistant.answer(request)
+    # The masked question travels along for whoever stores the turn.
+    result = turn.as_dict() | {"question": turn.question}
     blocked = result["action"] in ("block", "handoff")
     if profile is None or blocked:
         return result

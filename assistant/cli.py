@@ -186,8 +186,14 @@ def serve(host: str | None, port: int | None) -> None:
     from assistant.api import create_app
 
     settings = get_settings()
+    host = host or settings.host
+    if not settings.api_keys and host not in ("127.0.0.1", "localhost", "::1"):
+        _fail(
+            f"refusing to serve on {host} without API keys: set ASSISTANT_API_KEYS, e.g. "
+            '\'{"a-long-random-key": "teller"}\', or bind to 127.0.0.1'
+        )
     app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(app, host=host, port=port or settings.port, log_level="info")
 
 
 def _index_or_fail(settings: Settings, index_name: str | None):  # type: ignore[no-untyped-def]

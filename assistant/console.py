@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from assistant.advisor import advise
 from assistant.generation import Citation
 from assistant.index import IndexNotBuilt
-from assistant.pipeline import Assistant, InvalidRequest, TurnRequest
+from assistant.pipeline import InvalidRequest, TurnRequest
 from assistant.recommend import TIER_NAMES, Profile
 from assistant.roles import Role
+from assistant.sessions import ChatService
 
 CONSOLE_PATH = "/console"
+# Console turns belong to the console; the sign-in in front of it knows which teller.
+CONSOLE_OWNER = "console:teller"
 
 
 def citations_markdown(citations: list[Citation]) -> str:
@@ -47,45 +50,69 @@ def suggestions_markdown(suggestions: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
-def build_console(assistant: Assistant) -> gr.Blocks:
+def build_console(chats: ChatService) -> gr.Blocks:
+    """The teller's console; tellers reach it through the bank's sign-in in front of it."""
+
     def respond(
         message: str,
         history: list[dict[str, Any]],
         role: str,
         session_id: str | None,
         profile_json: str | None,
-    ) -> tuple[list[dict[str, Any]], str, str, str | None, str]:
+        turns: dict[int, str],
+    ) -> Iterator[tuple[Any, ...]]:
         history = list(history or [])
+        turns = dict(turns or {})
         try:
             profile = (
                 Profile.model_validate_json(profile_json) if (profile_json or "").strip() else None
             )
         except ValidationError as error:
             raise gr.Error(f"客户资料格式有误 / invalid profile: {error}") from None
+        request = TurnRequest(message=message, role=Role(role), session_id=session_id or None)
         try:
-            request = TurnRequest(message=message, role=Role(role), session_id=session_id or None)
-            result = advise(assistant, request, profile)
+            chats.assistant.validate(request)
+        except InvalidRequest as error:
+            raise gr.Error(str(error)) from None
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+        keep = gr.update()
+        try:
+            for item in chats.stream(request, CONSOLE_OWNER, profile):
+                if isinstance(item, str):
+                    history[-1] = {"role": "assistant", "content": history[-1]["content"] + item}
+                    yield history, "", keep, session_id, keep, turns
+                    continue
+                history[-1] = {"role": "assistant", "content": item["answer"]}
+                turns[len(history) - 1] = item["turn_id"]
+                citations = [Citation(**c) for c in item["citations"]]
+                yield (
+                    history,
+                    "",
+                    citations_markdown(citations),
+                    item["session_id"],
+                    suggestions_markdown(item.get("suggestions")),
+                    turns,
+                )
         except (InvalidRequest, IndexNotBuilt) as error:
             raise gr.Error(str(error)) from None
-        history.append({"role": "user", "content": message})
-        history.append({"role": "assistant", "content": result["answer"]})
-        citations = [Citation(**c) for c in result["citations"]]
-        return (
-            history,
-            "",
-            citations_markdown(citations),
-            result["session_id"],
-            suggestions_markdown(result.get("suggestions")),
-        )
+
+    def feedback(turns: dict[int, str], like: gr.LikeData) -> str:
+        turn_id = (turns or {}).get(like.index if isinstance(like.index, int) else like.index[0])
+        if turn_id is None:
+            return "_这条消息无法评价 / this message cannot be rated._"
+        rating = "up" if like.liked is True or like.liked == "Like" else "down"
+        chats.store.add_feedback(turn_id, CONSOLE_OWNER, rating, "")
+        return "_已记录反馈，谢谢 / feedback recorded, thank you._"
 
     with gr.Blocks(title="江澜银行 · 柜员助手") as console:
         gr.Markdown("## 江澜银行 · 柜员助手 Teller assistant")
         session = gr.State(None)
+        turns = gr.State({})
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="对话 Conversation", height=460, elem_id="chat")
                 question = gr.Textbox(
-                    placeholder="输入问题，例如：大额存单起存金额是多少？",
+                    placeholder="输入问题，例如：大额存单起存金额是多少？ / Ask in English",
                     show_label=False,
                     elem_id="question",
                 )
@@ -97,6 +124,7 @@ def build_console(assistant: Assistant) -> gr.Blocks:
                         elem_id="role",
                     )
                     send = gr.Button("发送 Send", variant="primary", elem_id="send")
+                thanks = gr.Markdown("", elem_id="feedback")
             with gr.Column(scale=2):
                 gr.Markdown("### 引用来源 Sources")
                 sources = gr.Markdown("_提问后在此显示引用的文档段落。_", elem_id="sources")
@@ -108,12 +136,13 @@ def build_console(assistant: Assistant) -> gr.Blocks:
                         label="JSON：aum, available_amount, risk_level, risk_assessed_on, age …",
                     )
                     suggestions = gr.Markdown(suggestions_markdown(None), elem_id="suggestions")
-        inputs = [question, chat, role, session, profile]
-        outputs = [chat, question, sources, session, suggestions]
+        inputs = [question, chat, role, session, profile, turns]
+        outputs = [chat, question, sources, session, suggestions, turns]
         send.click(respond, inputs, outputs)
         question.submit(respond, inputs, outputs)
+        chat.like(feedback, [turns], [thanks])
     return console
 
 
-def mount_console(app: FastAPI, assistant: Assistant) -> FastAPI:
-    return gr.mount_gradio_app(app, build_console(assistant), path=CONSOLE_PATH)
+def mount_console(app: FastAPI, chats: ChatService) -> FastAPI:
+    return gr.mount_gradio_app(app, build_console(chats), path=CONSOLE_PATH)

@@ -66,6 +66,7 @@ class ComposerWording:
     answer_intro: dict[str, str]
     decline: dict[str, str]
     suggestions_intro: dict[str, str]
+    handoff_reference: dict[str, str]
 
     @classmethod
     def load(cls, prompts_dir: Path) -> ComposerWording:
@@ -74,6 +75,7 @@ class ComposerWording:
             answer_intro=data["answer_intro"],
             decline=data["decline"],
             suggestions_intro=data["suggestions_intro"],
+            handoff_reference=data["handoff_reference"],
         )
 
 

@@ -629,6 +629,9 @@ class OutputGuard:
             text = risk.strip()
         return "\n" + text
 
+    def safe_answer(self, language: Language) -> str:
+        return _message(self.policy.safe_answer, language)
+
     def inspect(
         self,
         draft: str,
@@ -644,12 +647,17 @@ class OutputGuard:
         body = "".join(
             s for s in segments(draft) if self._pass(s, source_figures, role, view, findings)
         ).strip()
-        if findings and not re.search(r"\w", _MARKER.sub("", body)):
-            return GuardResult("block", _message(self.policy.safe_answer, language), findings)
+        if findings and says_nothing(body):
+            return GuardResult("block", self.safe_answer(language), findings)
         disclosure = self._disclosure(body, sources, language, findings)
         if not findings:
             return GuardResult("allow", draft, [])
         return GuardResult(_worst(findings), body + (disclosure or ""), findings)
+
+
+def says_nothing(reply: str) -> bool:
+    """Nothing but citation markers and punctuation is left of a reply."""
+    return not re.search(r"\w", _MARKER.sub("", reply))
 
 
 def _figures_of(sources: Sequence[SourceDocument]) -> SourceFigures:

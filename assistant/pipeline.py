@@ -12,11 +12,12 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from langchain_core.runnables import Runnable
 
+from assistant.conversation import contextualize
 from assistant.embeddings import Embedder
 from assistant.generation import Citation, Draft, GenerationInput
 from assistant.guard import (
@@ -27,6 +28,8 @@ from assistant.guard import (
     OutputRule,
     SourceDocument,
     most_severe,
+    says_nothing,
+    segments,
 )
 from assistant.index import KnowledgeIndex, Snapshot
 from assistant.retrieval import Passage, search
@@ -46,6 +49,8 @@ class TurnRequest:
     message: str
     role: Role = Role.customer
     session_id: str | None = None
+    # The session's earlier questions (masked), oldest first, to read a follow-up against.
+    history: tuple[str, ...] = ()
 
 
 @dataclass
@@ -60,6 +65,8 @@ class TurnResult:
     action: str = "allow"
     findings: list[Finding] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    # The question as it may be stored: personal data masked.
+    question: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -106,6 +113,22 @@ def knowledge_view(snapshot: Snapshot, rule: OutputRule) -> KnowledgeView:
         rule.shingle or 12,
         rule.topics,
     )
+
+
+@dataclass
+class _Prepared:
+    result: TurnResult
+    draft: Draft
+    sources: list[SourceDocument]
+
+    def conclude(self, text: str, findings: list[Finding], action: str) -> TurnResult:
+        cited = set(map(int, re.findall(r"\[(\d+)\]", text)))
+        self.result.answer = text
+        self.result.citations = [c for c in self.draft.citations if c.n in cited]
+        self.result.grounded = self.draft.grounded and action != "block"
+        self.result.findings = self.result.findings + findings
+        self.result.action = most_severe([self.result.action, action])
+        return self.result
 
 
 class Assistant:
@@ -160,53 +183,81 @@ class Assistant:
     def answer(self, request: TurnRequest) -> TurnResult:
         """One whole turn; the reply is what streaming would have released."""
         started = time.perf_counter()
+        prepared = self._prepare(request)
+        if isinstance(prepared, TurnResult):
+            return self._finish(prepared, request, started)
+        checked = self.output_guard.inspect(
+            prepared.draft.text,
+            prepared.sources,
+            str(request.role),
+            prepared.result.language,
+            self.view(),
+        )
+        return self._finish(
+            prepared.conclude(checked.text, checked.findings, checked.action), request, started
+        )
+
+    def stream(self, request: TurnRequest) -> Iterator[str | TurnResult]:
+        """The same turn, released segment by segment, each only after the output rails
+        passed it; the last item is the whole TurnResult."""
+        started = time.perf_counter()
+        prepared = self._prepare(request)
+        if isinstance(prepared, TurnResult):
+            yield prepared.answer
+            yield self._finish(prepared, request, started)
+            return
+        findings: list[Finding] = []
+        released: list[str] = []
+        for segment in self.output_guard.review_stream(
+            segments(prepared.draft.text),
+            prepared.sources,
+            str(request.role),
+            prepared.result.language,
+            self.view(),
+            findings,
+        ):
+            released.append(segment)
+            yield segment
+        text = "".join(released)
+        action = most_severe(f.action for f in findings)
+        if findings and says_nothing(text):
+            text = self.output_guard.safe_answer(prepared.result.language)
+            action = "block"
+            yield text
+        yield self._finish(prepared.conclude(text, findings, action), request, started)
+
+    def _prepare(self, request: TurnRequest) -> TurnResult | _Prepared:
+        """Everything before the output rails: a finished result when the input guard
+        stopped the turn, else the draft with what it cites."""
         message = self.validate(request)
         session_id = request.session_id or uuid.uuid4().hex
         turn_id = uuid.uuid4().hex
         language = detect_language(message)
         screened = self.input_guard.inspect(message, language)
-        if screened.action in ("block", "handoff"):
-            result = TurnResult(
-                session_id,
-                turn_id,
-                screened.findings[-1].reason,
-                [],
-                language,
-                False,
-                [],
-                screened.action,
-                screened.findings,
-            )
-            return self._finish(result, request, started)
-        question = self.input_guard.without_masks(screened.text)
-        passages = self.search(question, request.role)
-        draft = self._generator_for(self.index).invoke(
-            GenerationInput(question=question, language=language, passages=passages)
-        )
-        checked = self.output_guard.inspect(
-            draft.text,
-            source_documents(self.index.snapshot(), draft.citations),
-            str(request.role),
-            language,
-            self.view(),
-        )
-        findings = screened.findings + checked.findings
-        cited = set(map(int, re.findall(r"\[(\d+)\]", checked.text)))
-        citations = [c for c in draft.citations if c.n in cited]
-        grounded = draft.grounded and checked.action != "block"
-        action = most_severe([screened.action, checked.action])
         result = TurnResult(
             session_id,
             turn_id,
-            checked.text,
-            citations,
+            "",
+            [],
             language,
-            grounded,
-            passages,
-            action,
-            findings,
+            False,
+            [],
+            screened.action,
+            screened.findings,
+            question=screened.text,
         )
-        return self._finish(result, request, started)
+        if screened.action in ("block", "handoff"):
+            result.answer = screened.findings[-1].reason
+            return result
+        question = contextualize(
+            request.history, self.input_guard.without_masks(screened.text), language
+        )
+        result.passages = self.search(question, request.role)
+        draft = self._generator_for(self.index).invoke(
+            GenerationInput(question=question, language=language, passages=result.passages)
+        )
+        sources = source_documents(self.index.snapshot(), draft.citations)
+        return _Prepared(result, draft, sources)
 
     def _finish(self, result: TurnResult, request: TurnRequest, started: float) -> TurnResult:
         result.elapsed_ms = (time.perf_counter() - started) * 1000

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.roles import Channel
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
@@ -49,8 +51,32 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    database_url: str | None = Field(
+        None,
+        description="Where sessions, feedback and hand-offs are kept (SQLAlchemy URL); "
+        "default: SQLite in the data directory. A postgresql+psycopg:// URL works too.",
+    )
+    api_keys: dict[str, Channel] = Field(
+        default_factory=dict,
+        description='API key -> channel, e.g. {"k1": "teller", "k2": "customer_app"}. '
+        "Empty: open local mode, loopback only, the request names its role.",
+    )
+    intranet_secret: str | None = Field(
+        None,
+        description="Key the intranet signs its users' tokens (HS256) with; default: a key "
+        "made at start-up, good for the demo page only.",
+    )
+    widget_origins: list[str] = Field(
+        default_factory=list, description="Origins whose pages may embed the widget (CORS)."
+    )
+    rate_limit_per_minute: int = Field(60, ge=1, description="Requests per API key per minute.")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted.")
+
     def today(self) -> date:
         return self.as_of or date.today()
+
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'assistant.db'}"
 
     def index_dir(self, index_name: str | None = None) -> Path:
         return self.data_dir / "indexes" / (index_name or self.index_name)

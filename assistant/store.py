@@ -1,0 +1,200 @@
+"""What the assistant remembers: sessions and their turns, feedback on a turn, and hand-offs
+to a person. SQLAlchemy, so SQLite by default and PostgreSQL by URL. Only masked text is
+stored: the input guard has replaced personal data before a turn reaches this module."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, create_engine, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+# Follow-up questions are read against this many earlier questions of the session.
+HISTORY_TURNS = 3
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _id() -> str:
+    return uuid.uuid4().hex
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Who opened it (channel and subject); only they, or an administrator, may read it back.
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class TurnRow(Base):
+    __tablename__ = "turns"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    role: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(10))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    citations: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(20))
+    rules: Mapped[str] = mapped_column(Text)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=_id)
+    turn_id: Mapped[str] = mapped_column(ForeignKey("turns.id"), index=True)
+    rating: Mapped[str] = mapped_column(String(4))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class HandoffRow(Base):
+    __tablename__ = "handoffs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    turn_id: Mapped[str] = mapped_column(ForeignKey("turns.id"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    id: str
+    session_id: str
+    created_at: datetime
+    role: str
+    language: str
+    question: str
+    answer: str
+    citations: list[dict[str, Any]]
+    action: str
+    rules: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "turn_id": self.id,
+            "created_at": self.created_at.isoformat(),
+            "role": self.role,
+            "language": self.language,
+            "question": self.question,
+            "answer": self.answer,
+            "citations": self.citations,
+            "action": self.action,
+            "rules": self.rules,
+        }
+
+
+class NotFound(LookupError):
+    """No such session or turn for this caller."""
+
+
+class ConversationStore:
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url)
+        Base.metadata.create_all(self.engine)
+
+    def ping(self) -> None:
+        with Session(self.engine) as session:
+            session.execute(select(1))
+
+    def owner_of(self, session_id: str) -> str | None:
+        with Session(self.engine) as session:
+            row = session.get(ConversationRow, session_id)
+            return row.owner if row else None
+
+    def history(self, session_id: str, owner: str) -> list[str]:
+        """The session's latest earlier questions, oldest first; empty for a new session."""
+        if self.owner_of(session_id) != owner:
+            return []
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(TurnRow.question)
+                .where(TurnRow.session_id == session_id)
+                .order_by(TurnRow.created_at.desc())
+                .limit(HISTORY_TURNS)
+            ).all()
+        return list(reversed(rows))
+
+    def record_turn(self, owner: str, turn: dict[str, Any], question: str, role: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            if session.get(ConversationRow, turn["session_id"]) is None:
+                session.add(ConversationRow(id=turn["session_id"], owner=owner))
+            session.add(
+                TurnRow(
+                    id=turn["turn_id"],
+                    session_id=turn["session_id"],
+                    role=role,
+                    language=turn["language"],
+                    question=question,
+                    answer=turn["answer"],
+                    citations=json.dumps(turn["citations"], ensure_ascii=False),
+                    action=turn["action"],
+                    rules=json.dumps([v["rule"] for v in turn["verdicts"]]),
+                )
+            )
+
+    def turns(self, session_id: str, owner: str | None) -> list[StoredTurn]:
+        """The whole session; `owner=None` is an administrator reading any session."""
+        found = self.owner_of(session_id)
+        if found is None or (owner is not None and found != owner):
+            raise NotFound(f"no session {session_id} for this caller")
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.created_at)
+            ).all()
+            return [
+                StoredTurn(
+                    r.id,
+                    r.session_id,
+                    r.created_at,
+                    r.role,
+                    r.language,
+                    r.question,
+                    r.answer,
+                    json.loads(r.citations),
+                    r.action,
+                    json.loads(r.rules),
+                )
+                for r in rows
+            ]
+
+    def add_feedback(self, turn_id: str, owner: str | None, rating: str, comment: str) -> str:
+        with Session(self.engine) as session, session.begin():
+            turn = session.get(TurnRow, turn_id)
+            conversation = session.get(ConversationRow, turn.session_id) if turn else None
+            if conversation is None or (owner is not None and conversation.owner != owner):
+                raise NotFound(f"no turn {turn_id} for this caller")
+            row = FeedbackRow(turn_id=turn_id, rating=rating, comment=comment)
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def feedback_for(self, turn_id: str) -> list[tuple[str, str]]:
+        with Session(self.engine) as session:
+            rows = session.scalars(select(FeedbackRow).where(FeedbackRow.turn_id == turn_id))
+            return [(r.rating, r.comment) for r in rows]
+
+    def open_handoff(self, turn_id: str, session_id: str, kind: str) -> str:
+        reference = "H" + _now().strftime("%Y%m%d") + uuid.uuid4().hex[:6].upper()
+        with Session(self.engine) as session, session.begin():
+            session.add(HandoffRow(id=reference, turn_id=turn_id, session_id=session_id, kind=kind))
+        return reference
+
+    def handoffs(self, session_id: str) -> list[dict[str, str]]:
+        with Session(self.engine) as session:
+            rows = session.scalars(select(HandoffRow).where(HandoffRow.session_id == session_id))
+            return [{"reference": r.id, "kind": r.kind, "status": r.status} for r in rows]
