@@ -202,9 +202,10 @@ class InputGuard:
 
     def without_masks(self, text: str) -> str:
         """The masked message with the mask labels removed, so that "[银行卡号]" does not
-        steer retrieval towards card documents."""
+        steer retrieval towards card documents; a lead-in that only introduced the data
+        ("我的手机号是", "my phone number is") goes with it."""
         for rule in self.policy.pii.rules:
-            text = text.replace(rule.mask, " ")
+            text = re.sub(_PII_LEAD_IN + re.escape(rule.mask), " ", text, flags=re.IGNORECASE)
         return " ".join(text.split())
 
     def injection_score(self, text: str) -> int:
@@ -263,6 +264,13 @@ _SEGMENT = re.compile(
     r".+?(?:[。！？!?；;]+|\.(?=\s+[A-Z\u4e00-\u9fff]|\s*$)|\n|$)(?:\[\d+\])*\s*", re.DOTALL
 )
 _MARKER = re.compile(r"\[\d+\]")
+# "我的手机号是" / "my phone number is" before a masked value.
+_PII_LEAD_IN = (
+    r"(?:(?:我|本人)?的?(?:手机号码?|手机|电话号?码?|联系电话|身份证号?码?|证件号码?|银行?卡号|"
+    r"卡号|邮箱地址|邮箱|電話號?碼?|手機號?碼?|身份證號?碼?|卡號|郵箱)\s*(?:是|为|為|:|：)?\s*"
+    r"|(?:my\s+)?(?:mobile|phone|telephone|id|card|e-?mail)(?:\s+(?:number|no\.?|address))?"
+    r"\s*(?:is|:)?\s*)?"
+)
 _NON_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
 _PHRASE = 6
 _NOT_NEGATION = ("不仅", "不但", "不只", "不光", "不单")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -48,13 +49,14 @@ def server_env(settings: Settings) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def base_url(assistant: Assistant, settings: Settings) -> Iterator[str]:
+@contextmanager
+def running_server(settings: Settings, **env: str) -> Iterator[str]:
+    """`assistant serve` for real, on a free loopback port, until the block ends."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
-        env=server_env(settings),
+        env=server_env(settings) | env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -77,6 +79,13 @@ def base_url(assistant: Assistant, settings: Settings) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def base_url(assistant: Assistant, settings: Settings) -> Iterator[str]:
+    """The server in open local mode: no API keys, the request names its role."""
+    with running_server(settings) as url:
+        yield url
 
 
 def chat(base_url: str, **body: object) -> httpx.Response:

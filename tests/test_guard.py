@@ -96,6 +96,20 @@ def test_masking_hides_every_kind_and_keeps_the_question() -> None:
 
 
 @pytest.mark.parametrize(
+    ("message", "searched"),
+    [
+        ("我的手机号是13812345678，借记卡丢了怎么挂失？", "，借记卡丢了怎么挂失？"),
+        ("身份证360426199101010071能开户吗", "能开户吗"),
+        ("My phone number is 13812345678, how do I report a lost card?", ", how do I report"),
+    ],
+)
+def test_what_is_searched_leaves_out_the_personal_data_and_its_lead_in(
+    message: str, searched: str
+) -> None:
+    assert INPUT.without_masks(INPUT.inspect(message).text).startswith(searched)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "我想存20000000元",
