@@ -10,7 +10,15 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: run test install lint bench clean
 
+# Debian's Chromium and a Chinese font for the browser tests (Playwright's own download
+# cannot reach its servers here); skipped when already installed.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): pyproject.toml
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PACKAGES))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: the CPU build on this image; an unpinned torch pulls CUDA wheels.

@@ -34,7 +34,7 @@ from assistant.generation import Citation
 from assistant.index import IndexNotBuilt
 from assistant.pipeline import Assistant, InvalidRequest, TurnRequest
 from assistant.recommend import Profile
-from assistant.roles import Audience, Channel, Role
+from assistant.roles import Audience, Role
 from assistant.service import build_assistant, ingest_paths
 from assistant.sessions import ChatService
 from assistant.settings import Settings
@@ -362,14 +362,14 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
 
     @app.post("/v1/feedback", status_code=201)
     def feedback(body: FeedbackRequest, caller: Caller) -> dict[str, str]:
-        owner = None if caller.channel is Channel.admin else caller.owner
+        owner = None if caller.is_admin else caller.owner
         feedback_id = store.add_feedback(body.turn_id, owner, body.rating, body.comment)
         log.info("feedback %s on turn %s: %s", feedback_id, body.turn_id, body.rating)
         return {"feedback_id": feedback_id, "turn_id": body.turn_id}
 
     @app.get("/v1/sessions/{session_id}")
     def session(session_id: str, caller: Caller) -> dict[str, Any]:
-        owner = None if caller.channel is Channel.admin else caller.owner
+        owner = None if caller.is_admin else caller.owner
         turns = store.turns(session_id, owner)
         return {
             "session_id": session_id,
