@@ -379,7 +379,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
 
     @app.post("/v1/admin/ingest")
     def admin_ingest(body: IngestRequest, caller: Caller) -> dict[str, Any]:
-        if not caller.is_admin:
+        if not caller.may_reindex:
             raise Forbidden("re-indexing needs an admin key")
         root = settings.knowledge_dir.resolve()
         targets = [(root / p).resolve() for p in body.paths] or [root]
