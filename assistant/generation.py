@@ -19,12 +19,24 @@ import yaml
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.retrieval import Passage
-from assistant.text import Language, content_terms, split_sentences, unknown_nouns
+from assistant.text import (
+    Language,
+    content_terms,
+    fold,
+    split_sentences,
+    subject_terms,
+    unknown_nouns,
+)
 
 TermWeight = Callable[[str], float]
 # Cosine similarity of a question to each of several texts.
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 
+# A question asking how much or how many, and a sentence that states an amount (in folded
+# text, where 一年 reads 1年) or that there is none to pay.
+_ASKS_AMOUNT = re.compile(r"多少|几|how (?:much|many)", re.IGNORECASE)
+_STATES_AMOUNT = re.compile(r"\d|免|不收|\bfree\b|waived|no (?:fee|charge)", re.IGNORECASE)
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 _BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)]\s*)")
 _OPENS_LIST = ("：", ":")
 _MAX_SENTENCES = 3
@@ -171,15 +183,91 @@ def anchors(question: str, weight: TermWeight, unknown: float) -> list[str]:
 
 def covers(anchor: str, terms: set[str]) -> bool:
     """Whether a passage's terms contain the anchor, forgiving one mistyped character in a
-    Chinese word (大额存丹, 挂矢, 理材)."""
+    Chinese word (大额存丹, 挂矢, 理材), or name it in parts (房贷利率 as 房贷 and 利率)."""
     if anchor in terms:
         return True
     if len(anchor) < 2 or anchor.isascii():
         return False
-    return any(
+    return composed_of(anchor, terms) or any(
         len(term) == len(anchor) and sum(a != b for a, b in zip(term, anchor, strict=True)) == 1
         for term in terms
     )
+
+
+def composed_of(word: str, terms: set[str]) -> bool:
+    """Whether a word the corpus never uses joins words a passage does use (房贷 + 利率,
+    金卡 + 后): jieba keeps such a compound whole, though nothing in it is unknown."""
+    # reachable[i]: word[:i] is a sequence of passage terms; one of them must be a real word.
+    reachable: list[set[bool]] = [set() for _ in range(len(word) + 1)]
+    reachable[0].add(False)
+    for start in range(len(word)):
+        for end in range(start + 1, len(word) + 1):
+            piece = word[start:end]
+            if reachable[start] and piece != word and piece in terms:
+                reachable[end] |= {long or end - start > 1 for long in reachable[start]}
+    return True in reachable[len(word)]
+
+
+def absent_subjects(
+    question: str, passages: Sequence[Passage], language: Language, weight: TermWeight, rare: float
+) -> list[str]:
+    """What the question names that no passage in its language mentions: a currency, brand,
+    year or other rare word (美元, 颐享, 2027, USD) the passages never use. Retrieval looked
+    for that word; passages without it describe a neighbouring product, not the one asked
+    about. Common words (利率, fee) are often paraphrased and are not required."""
+    same = [p.chunk for p in passages if (p.chunk.language == "en") == (language == "en")]
+    if not same:
+        return []  # Across languages words cannot be compared.
+    text = fold(" ".join(f"{c.title} {c.section} {c.text}" for c in same))
+    mentioned = content_terms(text)
+    asked = content_terms(question)
+    unknown = weight("\x00")
+    # Chinese words the corpus never uses are anchors (_on_topic) or mis-segmentations (内要);
+    # an acronym it never uses may abbreviate words it does (FX: foreign exchange). An English
+    # name it never uses (Private Select) is asked about and cannot be documented.
+    acronyms = {fold(a) for a in _ACRONYM.findall(question)}
+    return [
+        term
+        for term in subject_terms(question)
+        if term in asked
+        and rare <= weight(term)
+        and (weight(term) < unknown or (term.isascii() and term not in acronyms))
+        and not mentions(term, mentioned, text)
+        and not spelled_out(term, text)
+    ]
+
+
+def mentions(term: str, terms: set[str], text: str) -> bool:
+    """Whether passages name a word the corpus uses, exactly: 美元 is not a mistyped 万元,
+    nor 经理 a mistyped 管理. A Chinese word may be named in parts or in its long form."""
+    if term in terms:
+        return True
+    return not term.isascii() and (composed_of(term, terms) or abbreviated(term, text))
+
+
+def abbreviated(word: str, folded: str) -> bool:
+    """Whether a folded text holds a Chinese word inside a longer one, or its long form: 车贷
+    for 汽车消费贷款, 房贷利率 for 住房贷款利率 (up to two characters between the word's)."""
+    gaps = ".{0,2}".join(re.escape(char) for char in word)
+    return re.search(gaps, folded) is not None
+
+
+def answers_amount(question: str, sentences: Sequence[str]) -> bool:
+    """A question asking how much or how many is answered only by sentences that give a
+    number, or say it is free: quoting a product's description to 'what is the rate' is
+    not an answer (the rate asked about is not documented)."""
+    if not _ASKS_AMOUNT.search(question):
+        return True
+    return any(_STATES_AMOUNT.search(fold(sentence)) for sentence in sentences)
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """Whether a text writes an English acronym out in words (CD: Certificate of Deposit)."""
+    if not acronym.isascii() or not acronym.isalpha() or not 2 <= len(acronym) <= 5:
+        return False
+    joiner = r"\W+(?:(?:of|and|the|for)\W+)?"
+    pattern = r"\b" + joiner.join(f"{letter}[a-z]*" for letter in acronym) + r"\b"
+    return re.search(pattern, text, re.IGNORECASE) is not None
 
 
 def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidate]:
@@ -209,10 +297,18 @@ def compose(
     weight: TermWeight,
     similarity: Similarity,
     min_support: float,
+    key_rarity: float = 0.5,
 ) -> Draft:
     candidates = rank_candidates(request.question, request.passages, weight, similarity)
     chosen = select(candidates, min_support)
     if chosen and not _on_topic(request, chosen[0], weight):
+        chosen = []
+    rare = key_rarity * weight("\x00")  # rarer than this, a word names something specific
+    if chosen and absent_subjects(
+        request.question, request.passages, request.language, weight, rare
+    ):
+        chosen = []
+    if chosen and not answers_amount(request.question, [c.text for c in chosen]):
         chosen = []
     if not chosen:
         return Draft(
@@ -258,17 +354,24 @@ def _on_topic(request: GenerationInput, best: Candidate, weight: TermWeight) -> 
     chunk = request.passages[best.passage_rank].chunk
     if (chunk.language == "en") != (request.language == "en"):
         return True
-    terms = content_terms(f"{chunk.title} {chunk.section} {best.text}")
+    text = fold(f"{chunk.title} {chunk.section} {best.text}")
+    terms = content_terms(text)
     unknown = weight("\x00")  # the weight of a word the corpus never uses
-    return all(covers(a, terms) for a in anchors(request.question, weight, unknown))
+    return all(
+        covers(a, terms) or abbreviated(a, text) for a in anchors(request.question, weight, unknown)
+    )
 
 
 def extractive_generator(
-    wording: ComposerWording, weight: TermWeight, similarity: Similarity, min_support: float
+    wording: ComposerWording,
+    weight: TermWeight,
+    similarity: Similarity,
+    min_support: float,
+    key_rarity: float = 0.5,
 ) -> Runnable[GenerationInput, Draft]:
     """The embedded default generator, as a LangChain runnable."""
     return RunnableLambda(
-        lambda request: compose(request, wording, weight, similarity, min_support),
+        lambda request: compose(request, wording, weight, similarity, min_support, key_rarity),
         name="extractive_composer",
     )
 

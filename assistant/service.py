@@ -40,7 +40,11 @@ def default_generator(settings: Settings) -> GeneratorFactory:
             return index.embedder.embed_passages(texts) @ index.embedder.embed_query(question)
 
         return extractive_generator(
-            wording, index.snapshot().bm25.idf, similarity, settings.min_answer_support
+            wording,
+            index.snapshot().bm25.idf,
+            similarity,
+            settings.min_answer_support,
+            settings.key_term_rarity,
         )
 
     return for_index

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     min_answer_support: float = Field(
         0.32, ge=0, le=1, description="Below this support the composer declines to answer."
     )
+    key_term_rarity: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A question word at least this rare (its weight as a share of an unknown "
+        "word's) names what is asked; the composer declines when no passage mentions it.",
+    )
     max_message_chars: int = Field(2000, ge=10)
 
     as_of: date | None = Field(

@@ -104,10 +104,39 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
+# Nouns that only complete a question word (什么时候 "when", 什么地方 "where"): they ask,
+# they do not name what is asked about.
+_QUESTION_NOUNS = frozenset({"时候", "地方", "东西"})
+# Besides nouns, words that set one product or case apart from its neighbours: distinguishing
+# attributes (临时), set phrases and brand names (颐享), abbreviations and units (美元).
+_SUBJECT_FLAGS = ("n", "b", "i", "j", "l", "q")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# A capitalised English word after the first word of its sentence, or an acronym: a name.
+_ENGLISH_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b(?:[A-Z][a-z]+|[A-Z][A-Z0-9]+)\b")
+
+
 def unknown_nouns(text: str) -> list[str]:
     """Chinese nouns of a text (folded), for judging what a question is about."""
     return [
         word
         for word, flag in jieba.posseg.lcut(fold(text))
-        if flag.startswith("n") and len(word) > 1 and _CJK.match(word)
+        if flag.startswith("n")
+        and len(word) > 1
+        and _CJK.match(word)
+        and word not in _QUESTION_NOUNS
     ]
+
+
+def subject_terms(text: str) -> list[str]:
+    """The folded words that name what a text is about: Chinese nouns and other naming
+    words, English names and acronyms (USD, Private Select), and years (2027)."""
+    chinese = [
+        word
+        for word, flag in jieba.posseg.lcut(fold(text))
+        if flag.startswith(_SUBJECT_FLAGS)
+        and len(word) > 1
+        and _CJK.match(word)
+        and word not in _QUESTION_NOUNS
+    ]
+    english = [fold(name) for name in _ENGLISH_NAME.findall(text) if name != "I"]
+    return list(dict.fromkeys(chinese + english + _YEAR.findall(text)))

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.generation import Candidate, render_row, select, sentence_units
+from assistant.generation import (
+    Candidate,
+    abbreviated,
+    answers_amount,
+    composed_of,
+    render_row,
+    select,
+    sentence_units,
+    spelled_out,
+)
 from assistant.pipeline import Assistant, TurnRequest
 from assistant.roles import Role
+from assistant.text import subject_terms
 
 
 def ask(assistant: Assistant, question: str, role: Role = Role.customer):  # type: ignore[no-untyped-def]
@@ -94,3 +104,41 @@ def test_each_source_document_is_introduced_once(assistant: Assistant) -> None:
     documents = {c.doc_id for c in result.citations}
     assert result.answer.count("According to") == len(documents)
     assert [c.n for c in result.citations] == list(range(1, len(result.citations) + 1))
+
+
+def test_what_a_question_names_is_looked_for_in_its_long_and_short_forms() -> None:
+    # Currencies, brands, years and English names are what a question is about.
+    assert {"港币", "2027"} <= set(subject_terms("2027年港币大额存单利率"))
+    assert {"usd", "private", "select"} <= set(subject_terms("Is Private Select sold in USD?"))
+    # A passage may name them in parts, in a longer form, or spell an acronym out.
+    assert composed_of("房贷利率", {"房贷", "利率"}) and not composed_of("美元", {"美", "万元"})
+    assert abbreviated("车贷", "江澜汽车消费贷款产品说明") and not abbreviated("美元", "20万元")
+    assert spelled_out("cd", "Large-Denomination Certificate of Deposit")
+    assert not spelled_out("usd", "Large-Denomination Certificate of Deposit")
+
+
+def test_a_question_of_how_much_needs_a_number_or_a_waiver() -> None:
+    assert not answers_amount("养老金储蓄存款利率是多少", ["资金只能用于购买名录内的产品。"])
+    assert answers_amount("利率是多少", ["一年期年利率1.15%。"])
+    assert answers_amount("How much is the annual fee?", ["The annual fee is waived."])
+    assert answers_amount("可以部分支取吗", ["不办理部分提前支取。"])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "港币大额存单的起存金额是多少？",  # a currency the documents never offer it in
+        "2028年第一期大额存单起存金额是多少",  # an issue the documents do not describe
+        "What is the minimum amount for the Evergreen Plus CD?",  # a product never named
+    ],
+)
+def test_it_declines_when_the_passages_never_name_what_is_asked(
+    assistant: Assistant, question: str
+) -> None:
+    result = ask(assistant, question)
+    assert not result.grounded and result.citations == []
+
+
+def test_an_acronym_spelled_out_in_the_passage_still_answers(assistant: Assistant) -> None:
+    result = ask(assistant, "What is the minimum amount for a large-denomination CD?")
+    assert result.grounded and "200,000" in result.answer
