@@ -21,6 +21,7 @@ from assistant.settings import Settings
 from assistant.store import ConversationStore
 from tests.conftest import KNOWLEDGE, ROOT
 from tests.test_api import running_server
+from tests.test_channels import sse_events
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -94,15 +95,6 @@ def ask(page: Page, question: str) -> Locator:
     expect(answer).to_have_attribute("aria-busy", "false", timeout=ANSWER_TIMEOUT_MS)
     expect(page.locator("#jl-widget-messages")).to_have_attribute("aria-busy", "false")
     return answer
-
-
-def sse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in body.replace("\r\n", "\n").split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in fields and "data" in fields:
-            events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 def demo_token(server: str, persona: str) -> str:

@@ -395,22 +395,19 @@
       return;
     }
     var bar = el("div", { className: "jl-feedback" });
-    var up = el("button", {
-      type: "button",
-      className: "jl-feedback-up",
-      "aria-label": "👍 " + T.helpful,
-      title: T.helpful,
-    });
-    up.appendChild(icon("up"));
-    up.appendChild(el("span", null, "有帮助"));
-    var down = el("button", {
-      type: "button",
-      className: "jl-feedback-down",
-      "aria-label": "👎 " + T.unhelpful,
-      title: T.unhelpful,
-    });
-    down.appendChild(icon("down"));
-    down.appendChild(el("span", null, "没帮助"));
+    function thumb(rating, emoji, label, text) {
+      var button = el("button", {
+        type: "button",
+        className: "jl-feedback-" + rating,
+        "aria-label": emoji + " " + label,
+        title: label,
+      });
+      button.appendChild(icon(rating));
+      button.appendChild(el("span", null, text));
+      return button;
+    }
+    var up = thumb("up", "👍", T.helpful, "有帮助");
+    var down = thumb("down", "👎", T.unhelpful, "没帮助");
     bar.appendChild(up);
     bar.appendChild(down);
 
