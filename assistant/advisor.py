@@ -141,9 +141,7 @@ def recommend(
 def advise(assistant: Assistant, request: TurnRequest, profile: Profile | None) -> dict[str, Any]:
     """A whole turn, and suggestions when a profile is known. The profile is whatever the
     teller entered or the app backend signed; the message text never changes it."""
-    turn = assistant.answer(request)
-    # The masked question travels along for whoever stores the turn.
-    result = turn.as_dict() | {"question": turn.question}
+    result = assistant.answer(request).as_dict()
     blocked = result["action"] in ("block", "handoff")
     if profile is None or blocked:
         return result

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,7 +38,7 @@ from assistant.roles import Audience, Role
 from assistant.service import build_assistant, ingest_paths
 from assistant.sessions import ChatService
 from assistant.settings import Settings
-from assistant.store import ConversationStore, NotFound
+from assistant.store import HISTORY_TURNS, ConversationStore, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,23 @@ class Gate(BaseHTTPMiddleware):
         return await call_next(request)
 
 
+# The project's own errors, as HTTP answers; each message already says what to do next.
+ERRORS: dict[type[Exception], tuple[int, str]] = {
+    InvalidRequest: (422, "invalid_request"),
+    ClaimsRejected: (401, "claims_rejected"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not_found"),
+    IndexNotBuilt: (503, "index_not_built"),
+}
+
+
+def _error_handler(status: int, code: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(_: Request, error: Exception) -> Response:
+        return _error(status, code, str(error))
+
+    return handle
+
+
 def principal(request: Request) -> Principal:
     return request.state.principal  # type: ignore[no-any-return]
 
@@ -213,10 +230,6 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             allow_headers=["Authorization", "Content-Type"],
         )
 
-    @app.exception_handler(InvalidRequest)
-    async def _invalid(_: Request, error: InvalidRequest) -> JSONResponse:
-        return _error(422, "invalid_request", str(error))
-
     @app.exception_handler(RequestValidationError)
     async def _malformed(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
@@ -228,21 +241,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
         return _error(error.status_code, "http_error", str(error.detail))
 
-    @app.exception_handler(IndexNotBuilt)
-    async def _not_built(_: Request, error: IndexNotBuilt) -> JSONResponse:
-        return _error(503, "index_not_built", str(error))
-
-    @app.exception_handler(ClaimsRejected)
-    async def _claims(_: Request, error: ClaimsRejected) -> JSONResponse:
-        return _error(401, "claims_rejected", str(error))
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(_: Request, error: Forbidden) -> JSONResponse:
-        return _error(403, "forbidden", str(error))
-
-    @app.exception_handler(NotFound)
-    async def _not_found(_: Request, error: NotFound) -> JSONResponse:
-        return _error(404, "not_found", str(error))
+    for kind, (status, code) in ERRORS.items():
+        app.add_exception_handler(kind, _error_handler(status, code))
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -262,11 +262,15 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         return JSONResponse({"ready": not problems, "problems": problems}, status_code=status)
 
     def turn_request(
-        caller: Principal, message: str, role: Role | None, session_id: str | None
+        caller: Principal,
+        message: str,
+        role: Role | None,
+        session_id: str | None,
+        history: tuple[str, ...] = (),
     ) -> TurnRequest:
         if session_id and store.owner_of(session_id) not in (None, caller.owner):
             raise NotFound(f"no session {session_id} for this caller")
-        return TurnRequest(message=message, role=caller.role_for(role), session_id=session_id)
+        return TurnRequest(message, caller.role_for(role), session_id, history)
 
     def profile_of(body: ChatRequest, request: TurnRequest) -> Profile | None:
         if request.role is Role.customer and body.profile is not None:
@@ -303,14 +307,14 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         questions = [m.text() for m in body.messages if m.role == "user"]
         if not questions:
             raise InvalidRequest("`messages` needs at least one message with role `user`")
-        request = turn_request(caller, questions[-1], None, body.session_id)
         # The client holds the conversation: its earlier questions are the history.
-        request = TurnRequest(
-            request.message, request.role, request.session_id, tuple(questions[-4:-1])
-        )
-        assistant.validate(request)
-        created = int(time.time())
-        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        history = tuple(questions[-1 - HISTORY_TURNS : -1])
+        request = turn_request(caller, questions[-1], None, body.session_id, history)
+        envelope = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "created": int(time.time()),
+            "model": MODEL_NAME,
+        }
 
         def extras(turn: dict[str, Any]) -> dict[str, Any]:
             return {
@@ -323,10 +327,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         if not body.stream:
             turn = chats.turn(request, caller.owner, None)
             return {
-                "id": completion_id,
+                **envelope,
                 "object": "chat.completion",
-                "created": created,
-                "model": MODEL_NAME,
                 "choices": [
                     {
                         "index": 0,
@@ -340,14 +342,14 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
 
         def chunk(delta: dict[str, Any], finish: str | None, **more: Any) -> str:
             payload = {
-                "id": completion_id,
+                **envelope,
                 "object": "chat.completion.chunk",
-                "created": created,
-                "model": MODEL_NAME,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
                 **more,
             }
             return f"data: {json.dumps(payload, ensure_ascii=False, default=str)}\n\n"
+
+        assistant.validate(request)  # a bad message is a 422, not a broken stream
 
         def events() -> Iterator[str]:
             yield chunk({"role": "assistant", "content": ""}, None)

@@ -79,6 +79,7 @@ class TurnResult:
             "action": self.action,
             "verdicts": [f.as_dict() for f in self.findings],
             "elapsed_ms": round(self.elapsed_ms, 1),
+            "question": self.question,
         }
 
 

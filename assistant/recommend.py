@@ -212,7 +212,11 @@ _DURATION = re.compile(
     r"(?<!最长)(?<!up to )(\d+)\s*(天|日|个月|月|年|days?|months?|years?)", re.IGNORECASE
 )
 _DATE = re.compile(r"\d{4}年\d{1,2}月(\d{1,2}日)?|\d{4}-\d{2}-\d{2}")
-_MONTHS_PER_UNIT = {"天": 1 / 30, "日": 1 / 30, "个月": 1, "月": 1, "年": 12}
+_MONTHS_PER_UNIT = {
+    **dict.fromkeys(("天", "日", "day"), 1 / 30),
+    **dict.fromkeys(("个月", "月", "month"), 1),
+    **dict.fromkeys(("年", "year"), 12),
+}
 
 
 def commitment_months(term: str | None) -> float:
@@ -220,9 +224,7 @@ def commitment_months(term: str | None) -> float:
     "最长3年" (a loan's ceiling) binds nothing; no duration at all means open-ended."""
     durations = []
     for number, unit in _DURATION.findall(_DATE.sub(" ", term or "")):
-        unit = unit.lower().rstrip("s")
-        factor = _MONTHS_PER_UNIT.get(unit) or {"day": 1 / 30, "month": 1, "year": 12}[unit]
-        durations.append(int(number) * factor)
+        durations.append(int(number) * _MONTHS_PER_UNIT[unit.lower().rstrip("s")])
     return min(durations, default=0.0)
 
 

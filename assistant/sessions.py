@@ -47,7 +47,7 @@ class ChatService:
         else:
             for item in self.assistant.stream(request):
                 if isinstance(item, TurnResult):
-                    result = item.as_dict() | {"question": item.question}
+                    result = item.as_dict()
                 else:
                     yield item
         recorded = self._record(result, owner, request)
