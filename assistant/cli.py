@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from assistant.pipeline import InvalidRequest, TurnRequest
 from assistant.roles import Audience, Role
 from assistant.service import build_assistant, ingest_paths, open_index
 from assistant.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from assistant.evaluation import QuestionSet
 
 ROLE = click.Choice([r.value for r in Role])
 
@@ -203,9 +206,11 @@ def _index_or_fail(settings: Settings, index_name: str | None):  # type: ignore[
         _fail(str(error))
 
 
-def _assistant_or_fail(index_name: str | None):  # type: ignore[no-untyped-def]
+def _assistant_or_fail(  # type: ignore[no-untyped-def]
+    index_name: str | None, settings: Settings | None = None
+):
     try:
-        return build_assistant(get_settings(), index_name)
+        return build_assistant(settings or get_settings(), index_name)
     except EmbeddingModelError as error:
         _fail(str(error))
 
@@ -309,6 +314,18 @@ def evaluate() -> None:
     """Measure retrieval, answers and the guardrail; write reports under evals/reports/."""
 
 
+def _question_set(path: Path | None) -> tuple[Settings, QuestionSet]:
+    """The question set (default: the golden set), and settings that answer as of the set's
+    own day unless ASSISTANT_AS_OF names one."""
+    from assistant.evaluation import load_question_set
+
+    settings = get_settings()
+    question_set = load_question_set(path or settings.evals_dir / "golden.yaml")
+    if settings.as_of is None and question_set.as_of is not None:
+        settings = settings.model_copy(update={"as_of": question_set.as_of})
+    return settings, question_set
+
+
 @evaluate.command("retrieval")
 @click.option(
     "--questions",
@@ -319,13 +336,11 @@ def evaluate() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bool) -> None:
     """recall@1/@5, MRR, per language, and staff-document leaks to customers."""
-    from assistant.evaluation import evaluate_retrieval, load_questions, write_report
+    from assistant.evaluation import evaluate_retrieval, write_report
 
-    settings = get_settings()
-    assistant = _assistant_or_fail(None)
-    summary = evaluate_retrieval(
-        assistant, load_questions(questions or settings.evals_dir / "golden.yaml")
-    )
+    settings, question_set = _question_set(questions)
+    summary = evaluate_retrieval(_assistant_or_fail(None, settings), question_set.questions)
+    summary["as_of"] = settings.today().isoformat()
     bars = {"recall@1": summary["recall@1"], "recall@5": summary["recall@5"], "MRR": summary["mrr"]}
     bars |= {f"recall@5 {k}": v for k, v in summary["recall@5_by_language"].items()}
     summary["report"] = str(
@@ -347,12 +362,11 @@ def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bo
 @click.option("--json", "as_json", is_flag=True)
 def eval_answers(questions: Path | None, as_json: bool) -> None:
     """Fact coverage, citation accuracy and correct refusals of whole turns."""
-    from assistant.evaluation import evaluate_answers, load_questions, write_report
+    from assistant.evaluation import evaluate_answers, write_report
 
-    settings = get_settings()
-    summary = evaluate_answers(
-        _assistant_or_fail(None), load_questions(questions or settings.evals_dir / "golden.yaml")
-    )
+    settings, question_set = _question_set(questions)
+    summary = evaluate_answers(_assistant_or_fail(None, settings), question_set.questions)
+    summary["as_of"] = settings.today().isoformat()
     bars = {
         k: summary[k]
         for k in (

@@ -11,6 +11,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,24 @@ from assistant.roles import Role
 from assistant.settings import Settings
 
 
+@dataclass(frozen=True)
+class QuestionSet:
+    questions: list[dict[str, Any]]
+    # The day the set's gold answers hold: documents take effect and expire, so a set is
+    # answered as of its own day, not the day it is run.
+    as_of: date | None = None
+
+
+def load_question_set(path: Path) -> QuestionSet:
+    """A list of questions, or a mapping with the list under `questions` and its `as_of`."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(data, list):
+        return QuestionSet(data)
+    return QuestionSet(data["questions"], data.get("as_of"))
+
+
 def load_questions(path: Path) -> list[dict[str, Any]]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_question_set(path).questions
 
 
 # --------------------------------------------------------------------------- retrieval
@@ -112,6 +129,7 @@ def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) 
                     {
                         "id": q["id"],
                         "question": q["question"],
+                        "kind": q["kind"],
                         "facts": q["facts"],
                         "answer": result.answer[:200],
                     }

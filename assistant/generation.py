@@ -39,6 +39,12 @@ _STATES_AMOUNT = re.compile(r"\d|免|不收|\bfree\b|waived|no (?:fee|charge)", 
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 _BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)]\s*)")
 _OPENS_LIST = ("：", ":")
+# Two sides of a boundary. A question about one side is not answered by sentences that speak
+# only of the other: 国外ATM取钱 is not answered by "境内跨行ATM取款免收手续费".
+_OPPOSED_SCOPES = (
+    (("境外", "国外", "海外", "出国", "境内外", "abroad", "overseas"), ("境内", "domestic")),
+    (("信用卡", "credit card"), ("借记卡", "debit card")),
+)
 _MAX_SENTENCES = 3
 _MAX_ANSWER_CHARS = 420
 
@@ -261,6 +267,29 @@ def answers_amount(question: str, sentences: Sequence[str]) -> bool:
     return any(_STATES_AMOUNT.search(fold(sentence)) for sentence in sentences)
 
 
+def crosses_scope(question: str, answer: str) -> bool:
+    """Whether the answer speaks only of the other side of a boundary the question names
+    (境外 against 境内, credit against debit card)."""
+    asked, said = fold(question), fold(answer)
+    for side, other in _OPPOSED_SCOPES + tuple((b, a) for a, b in _OPPOSED_SCOPES):
+        if (
+            any(w in asked for w in side)
+            and not any(w in asked for w in other)
+            and any(w in said for w in other)
+            and not any(w in said for w in side)
+        ):
+            return True
+    return False
+
+
+def _quoted_context(passages: Sequence[Passage], chosen: Sequence[Candidate]) -> str:
+    """The chosen sentences with the titles and sections of their passages."""
+    return " ".join(
+        f"{passages[c.passage_rank].chunk.title} {passages[c.passage_rank].chunk.section} {c.text}"
+        for c in chosen
+    )
+
+
 def spelled_out(acronym: str, text: str) -> bool:
     """Whether a text writes an English acronym out in words (CD: Certificate of Deposit)."""
     if not acronym.isascii() or not acronym.isalpha() or not 2 <= len(acronym) <= 5:
@@ -309,6 +338,8 @@ def compose(
     ):
         chosen = []
     if chosen and not answers_amount(request.question, [c.text for c in chosen]):
+        chosen = []
+    if chosen and crosses_scope(request.question, _quoted_context(request.passages, chosen)):
         chosen = []
     if not chosen:
         return Draft(

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from assistant.documents import Document, DocumentMeta
 from assistant.embeddings import ChromaEmbeddings, Embedder
 from assistant.keyword import BM25
 from assistant.roles import Audience
+from assistant.spelling import Speller
 from assistant.text import TOKENIZER_VERSION, tokenize
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,11 @@ class Snapshot:
         self.collection = self._client.get_collection(
             COLLECTION, embedding_function=ChromaEmbeddings(embedder)
         )
+
+    @cached_property
+    def speller(self) -> Speller:
+        """Corrects typing slips towards the words this generation's passages use."""
+        return Speller(self.bm25.document_frequency())
 
     def close(self) -> None:
         """Release Chroma's resources for this generation (it caches them per path)."""

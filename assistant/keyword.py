@@ -35,6 +35,10 @@ class BM25:
     def _idf(self, frequency: int) -> float:
         return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
 
+    def document_frequency(self) -> dict[str, int]:
+        """How many passages use each term."""
+        return {term: len(ids) for term, (ids, _) in self._postings.items()}
+
     def idf(self, term: str) -> float:
         """How informative a term is; a term the corpus never uses is the most informative."""
         posting = self._postings.get(term)

@@ -162,6 +162,10 @@ class Assistant:
         return message
 
     def search(self, query: str, role: Role, k: int | None = None) -> list[Passage]:
+        """The passages the role may read that best answer the query, typing slips corrected."""
+        return self._search(self.index.snapshot().speller.correct(query), role, k)
+
+    def _search(self, query: str, role: Role, k: int | None = None) -> list[Passage]:
         return search(
             self.index.snapshot(),
             self.embedder,
@@ -253,7 +257,8 @@ class Assistant:
         question = contextualize(
             request.history, self.input_guard.without_masks(screened.text), language
         )
-        result.passages = self.search(question, request.role)
+        question = self.index.snapshot().speller.correct(question)
+        result.passages = self._search(question, request.role)
         draft = self._generator_for(self.index).invoke(
             GenerationInput(question=question, language=language, passages=result.passages)
         )

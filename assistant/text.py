@@ -15,7 +15,7 @@ import opencc
 Language = Literal["zh-CN", "zh-TW", "en"]
 
 # Bump when tokenize() or fold() change: indexes built before are re-tokenized on ingest.
-TOKENIZER_VERSION = 2
+TOKENIZER_VERSION = 3
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -64,14 +64,22 @@ _NUMERALS = {
 _COUNTED = re.compile(
     r"([一二两三四五六七八九十])(?=(年|个月|月|天|日|次|万|千|百|岁|张|笔|克|周|个工作日))"
 )
-_VARIANTS = str.maketrans({"帐": "账"})
+# Variant characters: 帐户 for 账户, and Taiwan's 哩程 for the mainland's 里程 (mileage).
+_VARIANTS = str.maketrans({"帐": "账", "哩": "里"})
 
 
 def fold(text: str) -> str:
     """Normalise width, script, case, variant characters and small counted numerals, so that
     大額存單 and 大额存单, 一年期 and 1年期, 帐户 and 账户 compare equal."""
     text = to_simplified(unicodedata.normalize("NFKC", text)).lower().translate(_VARIANTS)
-    return _COUNTED.sub(lambda m: _NUMERALS[m.group(1)], text)
+    return _COUNTED.sub(_numeral, text)
+
+
+def _numeral(match: re.Match[str]) -> str:
+    """A counted numeral as digits, kept apart from a Latin word before it: ATM一天 folds
+    to 'atm 1天', not to the one token 'atm1'."""
+    before = match.string[match.start() - 1 : match.start()]
+    return (" " if before.isascii() and before.isalnum() else "") + _NUMERALS[match.group(1)]
 
 
 def detect_language(text: str) -> Language:

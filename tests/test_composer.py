@@ -10,6 +10,7 @@ from assistant.generation import (
     abbreviated,
     answers_amount,
     composed_of,
+    crosses_scope,
     render_row,
     select,
     sentence_units,
@@ -124,9 +125,22 @@ def test_a_question_of_how_much_needs_a_number_or_a_waiver() -> None:
     assert answers_amount("可以部分支取吗", ["不办理部分提前支取。"])
 
 
+def test_an_answer_about_the_other_side_of_a_boundary_is_no_answer() -> None:
+    domestic = "江澜借记卡（白金卡） 跨行ATM取款：境内跨行ATM取款不限次数，全部免收手续费。"
+    assert crosses_scope("借记卡在国外ATM取钱手续费多少", domestic)
+    assert crosses_scope("Can I use my credit card abroad?", "It works at domestic merchants.")
+    assert not crosses_scope("借记卡在境内ATM取钱手续费多少", domestic)
+    # A sentence covering both sides answers either.
+    assert not crosses_scope("信用卡在国外能用吗", "可在境内外带有银联标识的商户消费。")
+    assert crosses_scope("信用卡年费多少", "借记卡免年费。")
+    assert not crosses_scope("信用卡和借记卡年费有什么区别", "借记卡免年费。")
+
+
 @pytest.mark.parametrize(
     "question",
     [
+        "借记卡在国外ATM取钱手续费多少",  # documents give the domestic fee only
+        "信用卡積分可以換航空哩程嗎？",  # Taiwan's 哩程 is mileage (里程), which no card offers
         "港币大额存单的起存金额是多少？",  # a currency the documents never offer it in
         "2028年第一期大额存单起存金额是多少",  # an issue the documents do not describe
         "What is the minimum amount for the Evergreen Plus CD?",  # a product never named
