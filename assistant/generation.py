@@ -29,6 +29,9 @@ from assistant.text import (
 )
 
 TermWeight = Callable[[str], float]
+# The terms a passage's text names, for judging whether it covers a question's terms; the
+# glossary adds the other names of what it names (热线 covers a question's 电话).
+TermsOf = Callable[[str], set[str]]
 # Cosine similarity of a question to each of several texts.
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 
@@ -45,6 +48,23 @@ _OPPOSED_SCOPES = (
     (("境外", "国外", "海外", "出国", "境内外", "abroad", "overseas"), ("境内", "domestic")),
     (("信用卡", "credit card"), ("借记卡", "debit card")),
 )
+# A term a question names as a product variant (5年期, 7天通知, a 14-day notice deposit), and
+# any duration a passage mentions (5年, 3个月, 90 days), read in folded text.
+_VARIANT_TERM = re.compile(
+    r"(?<![\d.])(\d{1,3})\s*(年|个月|天)(?=期|通知|持有)"
+    r"|(?<![\w.])(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten)-(year|month|day)\b"
+)
+_DURATION = re.compile(
+    r"(?<![\d.])(\d{1,3})\s*(年|个月|天)"
+    r"|(?<![\w.])(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten)[- ](year|month|day)s?\b"
+)
+_UNITS = {"年": "year", "个月": "month", "天": "day"} | {u: u for u in ("year", "month", "day")}
+_ENGLISH_NUMBERS = {
+    w: str(n)
+    for n, w in enumerate(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    )
+}
 _MAX_SENTENCES = 3
 _MAX_ANSWER_CHARS = 420
 
@@ -139,21 +159,29 @@ def render_row(header: Sequence[str], cells: Sequence[str]) -> str:
 
 
 def lexical_support(
-    question_terms: set[str], sentence: str, context: str, weight: TermWeight
+    question_terms: set[str],
+    sentence: str,
+    context: str,
+    weight: TermWeight,
+    terms_of: TermsOf = content_terms,
 ) -> float:
     """Share of the question's information (terms weighted by rarity) that a sentence covers.
     Terms found only in the passage's title or section count half."""
     total = sum(weight(t) for t in question_terms)
     if total == 0:
         return 0.0
-    in_sentence = question_terms & content_terms(sentence)
-    in_context = (question_terms - in_sentence) & content_terms(context)
+    in_sentence = question_terms & terms_of(sentence)
+    in_context = (question_terms - in_sentence) & terms_of(context)
     covered = sum(weight(t) for t in in_sentence) + 0.5 * sum(weight(t) for t in in_context)
     return covered / total
 
 
 def rank_candidates(
-    question: str, passages: Sequence[Passage], weight: TermWeight, similarity: Similarity
+    question: str,
+    passages: Sequence[Passage],
+    weight: TermWeight,
+    similarity: Similarity,
+    terms_of: TermsOf = content_terms,
 ) -> list[Candidate]:
     """Every quotable sentence of the passages, scored by how well it answers the question:
     half lexical coverage of the question's informative terms, half semantic similarity."""
@@ -171,7 +199,7 @@ def rank_candidates(
             rank,
             position,
             unit,
-            0.5 * lexical_support(terms, unit, context, weight) + 0.5 * float(cosine),
+            0.5 * lexical_support(terms, unit, context, weight, terms_of) + 0.5 * float(cosine),
         )
         for (rank, position, unit, context), cosine in zip(units, semantic, strict=True)
     ]
@@ -215,7 +243,12 @@ def composed_of(word: str, terms: set[str]) -> bool:
 
 
 def absent_subjects(
-    question: str, passages: Sequence[Passage], language: Language, weight: TermWeight, rare: float
+    question: str,
+    passages: Sequence[Passage],
+    language: Language,
+    weight: TermWeight,
+    rare: float,
+    terms_of: TermsOf = content_terms,
 ) -> list[str]:
     """What the question names that no passage in its language mentions: a currency, brand,
     year or other rare word (美元, 颐享, 2027, USD) the passages never use. Retrieval looked
@@ -225,7 +258,7 @@ def absent_subjects(
     if not same:
         return []  # Across languages words cannot be compared.
     text = fold(" ".join(f"{c.title} {c.section} {c.text}" for c in same))
-    mentioned = content_terms(text)
+    mentioned = terms_of(text)
     asked = content_terms(question)
     unknown = weight("\x00")
     # Chinese words the corpus never uses are anchors (_on_topic) or mis-segmentations (内要);
@@ -267,6 +300,22 @@ def answers_amount(question: str, sentences: Sequence[str]) -> bool:
     return any(_STATES_AMOUNT.search(fold(sentence)) for sentence in sentences)
 
 
+def durations(text: str, pattern: re.Pattern[str] = _DURATION) -> set[tuple[str, str]]:
+    """(number, unit) of each duration a text names, alike across languages: 5年期 and
+    5-year both read ('5', 'year')."""
+    found = set()
+    for match in pattern.finditer(fold(text)):
+        number, unit = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
+        found.add((_ENGLISH_NUMBERS.get(number, number), _UNITS[unit]))
+    return found
+
+
+def offers_terms(question: str, passage_text: str) -> bool:
+    """Whether a passage mentions every term the question names as a product variant: a
+    question about a 5年期大额存单 is not answered by a sheet whose terms end at 3 years."""
+    return durations(question, _VARIANT_TERM) <= durations(passage_text)
+
+
 def crosses_scope(question: str, answer: str) -> bool:
     """Whether the answer speaks only of the other side of a boundary the question names
     (境外 against 境内, credit against debit card)."""
@@ -280,6 +329,10 @@ def crosses_scope(question: str, answer: str) -> bool:
         ):
             return True
     return False
+
+
+def _passage_text(passage: Passage) -> str:
+    return f"{passage.chunk.title} {passage.chunk.section} {passage.chunk.text}"
 
 
 def _quoted_context(passages: Sequence[Passage], chosen: Sequence[Candidate]) -> str:
@@ -327,14 +380,19 @@ def compose(
     similarity: Similarity,
     min_support: float,
     key_rarity: float = 0.5,
+    terms_of: TermsOf = content_terms,
 ) -> Draft:
-    candidates = rank_candidates(request.question, request.passages, weight, similarity)
-    chosen = select(candidates, min_support)
-    if chosen and not _on_topic(request, chosen[0], weight):
+    candidates = rank_candidates(request.question, request.passages, weight, similarity, terms_of)
+    chosen = [
+        c
+        for c in select(candidates, min_support)
+        if offers_terms(request.question, _passage_text(request.passages[c.passage_rank]))
+    ]
+    if chosen and not _on_topic(request, chosen[0], weight, terms_of):
         chosen = []
     rare = key_rarity * weight("\x00")  # rarer than this, a word names something specific
     if chosen and absent_subjects(
-        request.question, request.passages, request.language, weight, rare
+        request.question, request.passages, request.language, weight, rare, terms_of
     ):
         chosen = []
     if chosen and not answers_amount(request.question, [c.text for c in chosen]):
@@ -379,14 +437,16 @@ def compose(
     )
 
 
-def _on_topic(request: GenerationInput, best: Candidate, weight: TermWeight) -> bool:
+def _on_topic(
+    request: GenerationInput, best: Candidate, weight: TermWeight, terms_of: TermsOf
+) -> bool:
     """The best sentence, with its title and section, names every anchor of the question.
     Across languages words cannot be compared, so the support score alone decides."""
     chunk = request.passages[best.passage_rank].chunk
     if (chunk.language == "en") != (request.language == "en"):
         return True
     text = fold(f"{chunk.title} {chunk.section} {best.text}")
-    terms = content_terms(text)
+    terms = terms_of(text)
     unknown = weight("\x00")  # the weight of a word the corpus never uses
     return all(
         covers(a, terms) or abbreviated(a, text) for a in anchors(request.question, weight, unknown)
@@ -399,10 +459,13 @@ def extractive_generator(
     similarity: Similarity,
     min_support: float,
     key_rarity: float = 0.5,
+    terms_of: TermsOf = content_terms,
 ) -> Runnable[GenerationInput, Draft]:
     """The embedded default generator, as a LangChain runnable."""
     return RunnableLambda(
-        lambda request: compose(request, wording, weight, similarity, min_support, key_rarity),
+        lambda request: compose(
+            request, wording, weight, similarity, min_support, key_rarity, terms_of
+        ),
         name="extractive_composer",
     )
 

@@ -20,6 +20,7 @@ from langchain_core.runnables import Runnable
 from assistant.conversation import contextualize
 from assistant.embeddings import Embedder
 from assistant.generation import Citation, Draft, GenerationInput
+from assistant.glossary import Glossary
 from assistant.guard import (
     Finding,
     InputGuard,
@@ -141,8 +142,10 @@ class Assistant:
         generator_for: Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]],
         input_guard: InputGuard,
         output_guard: OutputGuard,
+        glossary: Glossary | None = None,
     ) -> None:
         self.settings = settings
+        self.glossary = glossary or Glossary()
         self.index = index
         self.embedder = embedder
         self._generator_for = generator_for
@@ -175,6 +178,7 @@ class Assistant:
             self.settings.today(),
             pool=self.settings.candidate_pool,
             rrf_k=self.settings.rrf_k,
+            glossary=self.glossary,
         )
 
     def view(self) -> KnowledgeView:

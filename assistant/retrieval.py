@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from assistant.embeddings import Embedder
+from assistant.glossary import Glossary
 from assistant.index import IndexedChunk, Snapshot
 from assistant.roles import Role, audiences_for
-from assistant.text import to_simplified, tokenize
+from assistant.text import to_simplified
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,14 @@ def search(
     on: date,
     pool: int = 40,
     rrf_k: int = 60,
+    glossary: Glossary | None = None,
 ) -> list[Passage]:
-    """The best `k` passages that `role` may read on day `on`, best first."""
+    """The best `k` passages that `role` may read on day `on`, best first; keyword search
+    also looks for the glossary's other names of what the query names."""
     audiences = audiences_for(role)
-    keyword_positions = snapshot.bm25.top(tokenize(query), pool, snapshot.mask(audiences, on))
+    keyword_positions = snapshot.bm25.top(
+        (glossary or Glossary()).keyword_terms(query), pool, snapshot.mask(audiences, on)
+    )
     keyword_ids = [snapshot.chunks[i].chunk_id for i in keyword_positions]
     dense_ids = _dense(snapshot, embedder, query, pool, snapshot.where(audiences, on))
     fused = reciprocal_rank_fusion([keyword_ids, dense_ids], rrf_k)

@@ -12,6 +12,7 @@ from langchain_core.runnables import Runnable
 from assistant.documents import LoadReport, PlainFileDefaults, load_documents
 from assistant.embeddings import load_embedder
 from assistant.generation import ComposerWording, Draft, GenerationInput, extractive_generator
+from assistant.glossary import Glossary
 from assistant.guard import InputGuard, OutputGuard, load_policy
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.pipeline import Assistant
@@ -32,7 +33,7 @@ def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIn
 GeneratorFactory = Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]]
 
 
-def default_generator(settings: Settings) -> GeneratorFactory:
+def default_generator(settings: Settings, glossary: Glossary) -> GeneratorFactory:
     wording = ComposerWording.load(settings.prompts_dir)
 
     def for_index(index: KnowledgeIndex) -> Runnable[GenerationInput, Draft]:
@@ -45,6 +46,7 @@ def default_generator(settings: Settings) -> GeneratorFactory:
             similarity,
             settings.min_answer_support,
             settings.key_term_rarity,
+            glossary.terms_of,
         )
 
     return for_index
@@ -53,13 +55,15 @@ def default_generator(settings: Settings) -> GeneratorFactory:
 def build_assistant(settings: Settings, index_name: str | None = None) -> Assistant:
     index = open_index(settings, index_name)
     input_policy, output_policy = load_policy(settings.guardrails_dir)
+    glossary = Glossary.load(settings.knowledge_dir / "glossary.yaml")
     return Assistant(
         settings,
         index,
         index.embedder,
-        default_generator(settings),
+        default_generator(settings, glossary),
         InputGuard(input_policy),
         OutputGuard(output_policy),
+        glossary,
     )
 
 

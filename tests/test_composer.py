@@ -11,6 +11,8 @@ from assistant.generation import (
     answers_amount,
     composed_of,
     crosses_scope,
+    durations,
+    offers_terms,
     render_row,
     select,
     sentence_units,
@@ -125,6 +127,21 @@ def test_a_question_of_how_much_needs_a_number_or_a_waiver() -> None:
     assert answers_amount("可以部分支取吗", ["不办理部分提前支取。"])
 
 
+def test_a_term_reads_alike_in_chinese_and_english() -> None:
+    assert durations("五年期整存整取") == durations("a 5-year deposit") == {("5", "year")}
+    assert durations("3个月、1年、90天") == {("3", "month"), ("1", "year"), ("90", "day")}
+
+
+def test_a_question_about_a_term_the_sheet_does_not_offer_is_not_answered_by_it() -> None:
+    sheet = "存期：3个月期、6个月期、1年期、2年期、3年期。"
+    assert offers_terms("大额存单3年期利率多少", sheet)
+    assert not offers_terms("大额存单有5年期的吗", sheet)
+    assert not offers_terms("Do you offer a 14-day notice deposit?", "1天通知、7天通知。")
+    # Frequencies (一天最多取多少) and durations in passing do not name a variant.
+    assert offers_terms("金卡ATM一天最多取多少", "单日累计取款限额5万元。")
+    assert offers_terms("I held it for two years", sheet)
+
+
 def test_an_answer_about_the_other_side_of_a_boundary_is_no_answer() -> None:
     domestic = "江澜借记卡（白金卡） 跨行ATM取款：境内跨行ATM取款不限次数，全部免收手续费。"
     assert crosses_scope("借记卡在国外ATM取钱手续费多少", domestic)
@@ -144,6 +161,8 @@ def test_an_answer_about_the_other_side_of_a_boundary_is_no_answer() -> None:
         "港币大额存单的起存金额是多少？",  # a currency the documents never offer it in
         "2028年第一期大额存单起存金额是多少",  # an issue the documents do not describe
         "What is the minimum amount for the Evergreen Plus CD?",  # a product never named
+        "教育储蓄有没有9年期的",  # terms offered: 1, 3 and 6 years
+        "What's the rate on a 4-year time deposit?",
     ],
 )
 def test_it_declines_when_the_passages_never_name_what_is_asked(
@@ -151,6 +170,12 @@ def test_it_declines_when_the_passages_never_name_what_is_asked(
 ) -> None:
     result = ask(assistant, question)
     assert not result.grounded and result.citations == []
+
+
+def test_a_sentence_in_other_words_of_the_glossary_answers(assistant: Assistant) -> None:
+    # The sheet prints a 客服热线; the customer asks for the 客服电话.
+    result = ask(assistant, "华屿基金的客服电话是多少")
+    assert result.grounded and "400-860-3388" in result.answer
 
 
 def test_an_acronym_spelled_out_in_the_passage_still_answers(assistant: Assistant) -> None:

@@ -1,0 +1,79 @@
+"""The bank's glossary: groups of words that name the same thing, across languages and registers.
+
+Keyword search only finds the words a question uses. A customer asks about a "time deposit"
+while the sheet says 整存整取定期存款; a caller asks for the 电话 where the policy prints the
+热线. The glossary, kept by product staff beside the documents, lets the keyword query also
+carry the other names of what the question names. Dense search needs no help and gets none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from assistant.text import fold, tokenize
+
+
+class GlossaryError(ValueError):
+    """The glossary file cannot be read; the message names the entry to fix."""
+
+
+@dataclass(frozen=True)
+class Glossary:
+    groups: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def load(cls, path: Path) -> Glossary:
+        """The glossary at path; an empty one when the bank keeps none."""
+        if not path.exists():
+            return cls()
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = data.get("synonyms", []) if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise GlossaryError(f"{path}: expected a mapping with a list under 'synonyms'")
+        groups = []
+        for number, entry in enumerate(entries, start=1):
+            if not isinstance(entry, list) or len(entry) < 2 or not all(
+                isinstance(word, str) and word.strip() for word in entry
+            ):
+                raise GlossaryError(
+                    f"{path}: synonyms entry {number} must list two or more words, got {entry!r}"
+                )
+            groups.append(tuple(dict.fromkeys(fold(word.strip()) for word in entry)))
+        return cls(tuple(groups))
+
+    def other_names(self, text: str) -> list[str]:
+        """The names the text does not use for each thing it names, in glossary order."""
+        folded = fold(text)
+        found: list[str] = []
+        for group in self.groups:
+            if any(_names(folded, word) for word in group):
+                found.extend(word for word in group if not _names(folded, word))
+        return list(dict.fromkeys(found))
+
+    def terms_of(self, text: str) -> set[str]:
+        """The terms a text uses, with those of the other names of what it names."""
+        return set(tokenize(text)) | {t for name in self.other_names(text) for t in tokenize(name)}
+
+    def keyword_terms(self, query: str) -> list[str]:
+        """Keyword-search tokens of a query: its own, then those of the other names of what
+        it names. A Chinese question gets only Chinese names: every document has a Chinese
+        version, and English names would pull in English passages it cannot be answered from."""
+        tokens = tokenize(query)
+        own = set(tokens)
+        names = self.other_names(query)
+        if not query.isascii():
+            names = [name for name in names if not name.isascii()]
+        extra = [t for name in names for t in tokenize(name) if t not in own]
+        return [*tokens, *dict.fromkeys(extra)]
+
+
+def _names(folded: str, word: str) -> bool:
+    """Whether folded text uses a word: a Chinese word anywhere, a Latin one as whole words
+    (cd is not in 'cdn', fee not in 'feedback')."""
+    if word.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", folded) is not None
+    return word in folded
