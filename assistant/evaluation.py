@@ -23,6 +23,7 @@ from assistant.pii import find_pii
 from assistant.pipeline import Assistant, TurnRequest
 from assistant.roles import Role
 from assistant.settings import Settings
+from assistant.text import to_simplified
 
 
 @dataclass(frozen=True)
@@ -113,18 +114,18 @@ def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) 
         started = time.perf_counter()
         result = assistant.answer(TurnRequest(message=q["question"], role=Role(q["role"])))
         latencies.append((time.perf_counter() - started) * 1000)
-        answer = _folded(result.answer)
-        cited = _folded(" ".join(c.passage for c in result.citations))
+        answer = comparable(result.answer)
+        cited = comparable(" ".join(c.passage for c in result.citations))
         if q["kind"] == "answerable":
             answerable += 1
             declined_answerable += not result.grounded
             gold_cited += bool({c.doc_id for c in result.citations} & set(q["gold"]))
             for fact in q["facts"]:
                 facts_total += 1
-                stated = _folded(fact) in answer
+                stated = comparable(fact) in answer
                 facts_found += stated
-                facts_cited += stated and _folded(fact) in cited
-            if q["facts"] and not all(_folded(f) in answer for f in q["facts"]):
+                facts_cited += stated and comparable(fact) in cited
+            if q["facts"] and not all(comparable(f) in answer for f in q["facts"]):
                 failures.append(
                     {
                         "id": q["id"],
@@ -167,9 +168,8 @@ def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) 
     }
 
 
-def _folded(text: str) -> str:
-    from assistant.text import to_simplified
-
+def comparable(text: str) -> str:
+    """Text as facts are matched in it: Simplified script, lower case, no spaces."""
     return to_simplified(text).lower().replace(" ", "")
 
 
