@@ -12,6 +12,8 @@ import click
 
 from assistant.documents import PlainFileDefaults
 from assistant.embeddings import EmbeddingModelError
+from assistant.glossary import GlossaryError
+from assistant.guard import PolicyError
 from assistant.index import IndexNotBuilt
 from assistant.pipeline import InvalidRequest, TurnRequest
 from assistant.roles import Audience, Role
@@ -211,7 +213,7 @@ def _assistant_or_fail(  # type: ignore[no-untyped-def]
 ):
     try:
         return build_assistant(settings or get_settings(), index_name)
-    except EmbeddingModelError as error:
+    except (EmbeddingModelError, GlossaryError, PolicyError) as error:
         _fail(str(error))
 
 
@@ -339,7 +341,10 @@ def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bo
     from assistant.evaluation import evaluate_retrieval, write_report
 
     settings, question_set = _question_set(questions)
-    summary = evaluate_retrieval(_assistant_or_fail(None, settings), question_set.questions)
+    try:
+        summary = evaluate_retrieval(_assistant_or_fail(None, settings), question_set.questions)
+    except IndexNotBuilt as error:
+        _fail(str(error))
     summary["as_of"] = settings.today().isoformat()
     bars = {"recall@1": summary["recall@1"], "recall@5": summary["recall@5"], "MRR": summary["mrr"]}
     bars |= {f"recall@5 {k}": v for k, v in summary["recall@5_by_language"].items()}
@@ -365,7 +370,10 @@ def eval_answers(questions: Path | None, as_json: bool) -> None:
     from assistant.evaluation import evaluate_answers, write_report
 
     settings, question_set = _question_set(questions)
-    summary = evaluate_answers(_assistant_or_fail(None, settings), question_set.questions)
+    try:
+        summary = evaluate_answers(_assistant_or_fail(None, settings), question_set.questions)
+    except IndexNotBuilt as error:
+        _fail(str(error))
     summary["as_of"] = settings.today().isoformat()
     bars = {
         k: summary[k]

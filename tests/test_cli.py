@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from tests.conftest import ROOT, write
@@ -76,8 +78,22 @@ def test_ingest_reports_bad_files_and_exits_nonzero(tmp_path: Path, settings: Se
     assert json.loads(search.stdout)["results"][0]["doc_id"] == "hours"
 
 
-def test_asking_an_empty_index_says_what_to_do(tmp_path: Path, settings: Settings) -> None:
+@pytest.mark.parametrize("command", [("ask", "你好"), ("eval", "answers"), ("eval", "retrieval")])
+def test_an_empty_index_says_what_to_do(
+    tmp_path: Path, settings: Settings, command: tuple[str, ...]
+) -> None:
     isolated = settings.model_copy(update={"data_dir": tmp_path / "empty"})
+    result = run(isolated, *command)
+    assert result.returncode == 1
+    assert "assistant ingest" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_broken_glossary_is_named_without_a_traceback(
+    tmp_path: Path, settings: Settings
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    write(knowledge / "glossary.yaml", "synonyms: [[定期存款]]")
+    isolated = settings.model_copy(update={"knowledge_dir": knowledge})
     result = run(isolated, "ask", "你好")
     assert result.returncode == 1
-    assert "assistant ingest" in result.stderr
+    assert "glossary.yaml" in result.stderr and "Traceback" not in result.stderr
