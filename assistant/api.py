@@ -174,8 +174,13 @@ class Gate(BaseHTTPMiddleware):
         return await call_next(request)
 
 
+class IngestRunning(RuntimeError):
+    """Another re-index holds the index; the caller should retry when it has finished."""
+
+
 # The project's own errors, as HTTP answers; each message already says what to do next.
 ERRORS: dict[type[Exception], tuple[int, str]] = {
+    IngestRunning: (409, "ingest_running"),
     InvalidRequest: (422, "invalid_request"),
     ClaimsRejected: (401, "claims_rejected"),
     Forbidden: (403, "forbidden"),
@@ -208,7 +213,6 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     store = ConversationStore(settings.database())
     chats = ChatService(assistant, store)
     authenticator = Authenticator(settings.api_keys, settings.intranet_secret)
-    ingest_lock = threading.Lock()
     if authenticator.open_mode:
         log.warning(
             "no API keys configured (ASSISTANT_API_KEYS): open local mode, requests name "
@@ -216,6 +220,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         )
 
     app = FastAPI(title="Jianglan Bank assistant", version=__version__)
+    # One re-index at a time: each builds the next index generation from the current one.
+    app.state.ingest_lock = ingest_lock = threading.Lock()
     app.add_middleware(
         Gate,
         authenticator=authenticator,
@@ -391,7 +397,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
                 f"paths must exist inside the knowledge folder {root}: {', '.join(outside)}"
             )
         if not ingest_lock.acquire(blocking=False):
-            raise Forbidden("another ingest is running; try again when it has finished")
+            raise IngestRunning("another ingest is running; try again when it has finished")
         try:
             loaded, report = ingest_paths(
                 assistant.index, targets, PlainFileDefaults(audience=body.audience), body.prune

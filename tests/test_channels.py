@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import jwt
 import pytest
+from fastapi.testclient import TestClient
 from openai import OpenAI
 
+from assistant.api import create_app
 from assistant.auth import INTRANET_AUDIENCE, RateLimiter
 from assistant.conversation import contextualize
 from assistant.pipeline import Assistant
@@ -253,6 +255,18 @@ def test_only_an_admin_key_reindexes_and_only_inside_the_knowledge_folder(url: s
     assert (
         post(url, "/v1/chat", "app-key-0002", message="大额存单起存金额是多少？").status_code == 200
     )
+
+
+def test_a_second_reindex_while_one_runs_is_a_conflict(
+    assistant: Assistant, settings: Settings
+) -> None:
+    app = create_app(settings.model_copy(update={"api_keys": KEYS}), assistant)
+    with TestClient(app) as client, app.state.ingest_lock:
+        busy = client.post(
+            "/v1/admin/ingest", json={}, headers={"Authorization": "Bearer admin-key-0004"}
+        )
+    assert busy.status_code == 409
+    assert busy.json()["error"]["code"] == "ingest_running"
 
 
 def test_readiness_reports_the_index_and_the_store(url: str) -> None:
