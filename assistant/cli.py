@@ -345,11 +345,14 @@ def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bo
         summary = evaluate_retrieval(_assistant_or_fail(None, settings), question_set.questions)
     except IndexNotBuilt as error:
         _fail(str(error))
+    summary["question_set"] = question_set.name
     summary["as_of"] = settings.today().isoformat()
     bars = {"recall@1": summary["recall@1"], "recall@5": summary["recall@5"], "MRR": summary["mrr"]}
     bars |= {f"recall@5 {k}": v for k, v in summary["recall@5_by_language"].items()}
     summary["report"] = str(
-        write_report("retrieval", summary, bars, settings.evals_dir / "reports")
+        write_report(
+            question_set.report_name("retrieval"), summary, bars, settings.evals_dir / "reports"
+        )
     )
     _emit_summary(summary, as_json)
     if min_recall is not None and summary["recall@5"] < min_recall:
@@ -374,6 +377,7 @@ def eval_answers(questions: Path | None, as_json: bool) -> None:
         summary = evaluate_answers(_assistant_or_fail(None, settings), question_set.questions)
     except IndexNotBuilt as error:
         _fail(str(error))
+    summary["question_set"] = question_set.name
     summary["as_of"] = settings.today().isoformat()
     bars = {
         k: summary[k]
@@ -385,7 +389,11 @@ def eval_answers(questions: Path | None, as_json: bool) -> None:
             "answerable_declined",
         )
     }
-    summary["report"] = str(write_report("answers", summary, bars, settings.evals_dir / "reports"))
+    summary["report"] = str(
+        write_report(
+            question_set.report_name("answers"), summary, bars, settings.evals_dir / "reports"
+        )
+    )
     _emit_summary(summary, as_json)
 
 

@@ -32,14 +32,19 @@ class QuestionSet:
     # The day the set's gold answers hold: documents take effect and expire, so a set is
     # answered as of its own day, not the day it is run.
     as_of: date | None = None
+    name: str = "golden"
+
+    def report_name(self, measure: str) -> str:
+        """retrieval, answers: the golden set's reports; retrieval-blind: another set's."""
+        return measure if self.name == "golden" else f"{measure}-{self.name}"
 
 
 def load_question_set(path: Path) -> QuestionSet:
     """A list of questions, or a mapping with the list under `questions` and its `as_of`."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if isinstance(data, list):
-        return QuestionSet(data)
-    return QuestionSet(data["questions"], data.get("as_of"))
+        return QuestionSet(data, name=path.stem)
+    return QuestionSet(data["questions"], data.get("as_of"), path.stem)
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:

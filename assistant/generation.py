@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +32,7 @@ from assistant.text import (
 TermWeight = Callable[[str], float]
 # The terms a passage's text names, for judging whether it covers a question's terms; the
 # glossary adds the other names of what it names (热线 covers a question's 电话).
-TermsOf = Callable[[str], set[str]]
+TermsOf = Callable[[str], AbstractSet[str]]
 # Cosine similarity of a question to each of several texts.
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 
@@ -215,7 +216,7 @@ def anchors(question: str, weight: TermWeight, unknown: float) -> list[str]:
     return [t for t in unknown_nouns(question) if t in terms and weight(t) >= unknown]
 
 
-def covers(anchor: str, terms: set[str]) -> bool:
+def covers(anchor: str, terms: AbstractSet[str]) -> bool:
     """Whether a passage's terms contain the anchor, forgiving one mistyped character in a
     Chinese word (大额存丹, 挂矢, 理材), or name it in parts (房贷利率 as 房贷 and 利率)."""
     if anchor in terms:
@@ -228,7 +229,7 @@ def covers(anchor: str, terms: set[str]) -> bool:
     )
 
 
-def composed_of(word: str, terms: set[str]) -> bool:
+def composed_of(word: str, terms: AbstractSet[str]) -> bool:
     """Whether a word the corpus never uses joins words a passage does use (房贷 + 利率,
     金卡 + 后): jieba keeps such a compound whole, though nothing in it is unknown."""
     # reachable[i]: word[:i] is a sequence of passage terms; one of them must be a real word.
@@ -276,7 +277,7 @@ def absent_subjects(
     ]
 
 
-def mentions(term: str, terms: set[str], text: str) -> bool:
+def mentions(term: str, terms: AbstractSet[str], text: str) -> bool:
     """Whether passages name a word the corpus uses, exactly: 美元 is not a mistyped 万元,
     nor 经理 a mistyped 管理. A Chinese word may be named in parts or in its long form."""
     if term in terms:

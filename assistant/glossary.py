@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -54,9 +55,9 @@ class Glossary:
                 found.extend(word for word in group if not _names(folded, word))
         return list(dict.fromkeys(found))
 
-    def terms_of(self, text: str) -> set[str]:
+    def terms_of(self, text: str) -> frozenset[str]:
         """The terms a text uses, with those of the other names of what it names."""
-        return set(tokenize(text)) | {t for name in self.other_names(text) for t in tokenize(name)}
+        return _terms_of(self, text)
 
     def keyword_terms(self, query: str) -> list[str]:
         """Keyword-search tokens of a query: its own, then those of the other names of what
@@ -69,6 +70,13 @@ class Glossary:
             names = [name for name in names if not name.isascii()]
         extra = [t for name in names for t in tokenize(name) if t not in own]
         return [*tokens, *dict.fromkeys(extra)]
+
+
+# The composer asks this of the same passages' sentences turn after turn.
+@lru_cache(maxsize=65536)
+def _terms_of(glossary: Glossary, text: str) -> frozenset[str]:
+    names = glossary.other_names(text)
+    return frozenset(tokenize(text)).union(*(tokenize(name) for name in names))
 
 
 def _names(folded: str, word: str) -> bool:

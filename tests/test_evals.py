@@ -28,10 +28,11 @@ DOCUMENTS = {
     doc.meta.id: doc.body
     for doc in load_documents([ROOT / "knowledge"], PlainFileDefaults()).documents
 }
-# The levels the issue asks for and the notes report; a change that loses retrieval
-# quality, or answers what the documents do not say, must be noticed.
-RECALL_AT_5_FLOOR = 0.95
-MRR_FLOOR = 0.85
+# Retrieval at the level the notes report (0.974 / 0.902), answers at the levels the issue
+# asks for; a change that loses retrieval quality, or answers what the documents do not
+# say, must be noticed.
+RECALL_AT_5_FLOOR = 0.97
+MRR_FLOOR = 0.90
 CORRECT_REFUSAL_FLOOR = 0.90
 CITATION_ACCURACY_FLOOR = 0.95
 
@@ -87,6 +88,12 @@ def test_answers_decline_the_unanswerable_and_cite_what_they_quote(assistant: As
         f["id"] for f in summary["failures"] if f["kind"] == "unanswerable"
     ]
     assert summary["citation_accuracy"] >= CITATION_ACCURACY_FLOOR
+
+
+def test_each_question_set_reports_under_its_own_name() -> None:
+    assert GOLDEN_SET.report_name("answers") == "answers"
+    blind = load_question_set(ROOT / "evals" / "blind.yaml")
+    assert blind.report_name("answers") == "answers-blind"
 
 
 def test_reports_are_markdown_with_a_chart(tmp_path: Path) -> None:
