@@ -67,11 +67,17 @@ class PatternRule(_Strict):
     patterns: list[str]
 
 
+class HandoffRule(PatternRule):
+    # What a hand-off is recorded as: the first kind whose pattern the request matches.
+    kinds: dict[str, str]
+    default_kind: str
+
+
 class InputPolicy(_Strict):
     version: int
     pii: PiiPolicy
     injection: InjectionPolicy
-    handoff: PatternRule
+    handoff: HandoffRule
     off_topic: PatternRule
 
 
@@ -197,6 +203,9 @@ class InputGuard:
         ]
         self._handoff = [re.compile(p, flags) for p in policy.handoff.patterns]
         self._off_topic = [re.compile(p, flags) for p in policy.off_topic.patterns]
+        self._handoff_kinds = {
+            kind: re.compile(p, flags) for kind, p in policy.handoff.kinds.items()
+        }
         self._pii_kinds = [r.validator for r in policy.pii.rules]
         self._pii_rules = {r.validator: r for r in policy.pii.rules}
 
@@ -207,6 +216,14 @@ class InputGuard:
         for rule in self.policy.pii.rules:
             text = re.sub(_PII_LEAD_IN + re.escape(rule.mask), " ", text, flags=re.IGNORECASE)
         return " ".join(text.split())
+
+    def handoff_kind(self, request: str) -> str:
+        """complaint, agent, ...: what the hand-off a request asked for is recorded as."""
+        folded = request.translate(_HALF_WIDTH)
+        return next(
+            (kind for kind, p in self._handoff_kinds.items() if p.search(folded)),
+            self.policy.handoff.default_kind,
+        )
 
     def injection_score(self, text: str) -> int:
         return sum(weight for weight, pattern in self._indicators if pattern.search(text))

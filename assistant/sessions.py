@@ -58,8 +58,11 @@ class ChatService:
     def _record(self, result: dict[str, Any], owner: str, request: TurnRequest) -> dict[str, Any]:
         question = result.pop("question")
         if result["action"] == "handoff":
+            asked = " ".join(v.get("excerpt") or "" for v in result["verdicts"])
             reference = self.store.open_handoff(
-                result["turn_id"], result["session_id"], _handoff_kind(result)
+                result["turn_id"],
+                result["session_id"],
+                self.assistant.input_guard.handoff_kind(asked),
             )
             wording = self.wording.handoff_reference
             next_steps = wording.get(result["language"], wording["zh-CN"]).format(
@@ -71,7 +74,3 @@ class ChatService:
         self.store.record_turn(owner, result, question, str(request.role))
         return result
 
-
-def _handoff_kind(result: dict[str, Any]) -> str:
-    matched = " ".join(v.get("excerpt") or "" for v in result["verdicts"]).lower()
-    return "complaint" if any(w in matched for w in ("投诉", "投訴", "complain")) else "agent"

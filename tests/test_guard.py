@@ -164,6 +164,15 @@ def test_a_request_for_a_person_is_handed_off() -> None:
     assert INPUT.inspect("Can I speak to a human please?").action == "handoff"
 
 
+@pytest.mark.parametrize(
+    ("request_text", "kind"),
+    [("我要投诉你们网点", "complaint"), ("I want to complain", "complaint"), ("转人工", "agent")],
+)
+def test_a_hand_off_is_recorded_as_the_kind_the_policy_names(request_text: str, kind: str) -> None:
+    assert INPUT.inspect(request_text).action == "handoff"
+    assert INPUT.handoff_kind(request_text) == kind
+
+
 def test_off_topic_requests_are_redirected_politely() -> None:
     result = INPUT.inspect("帮我推荐一只明天会涨的股票")
     assert result.action == "block" and result.rules == ["input.off_topic"]
