@@ -71,21 +71,30 @@ class Speller:
             position += len(token)
         slips = []
         for i in sorted(alone):
-            if _standalone_frequency(text[i]) >= _MAX_SLIP_FREQUENCY:
-                continue
-            meant = self._word_meant(text, i, alone)
+            # A common character alone (包, 号) is more likely meant than mistyped, unless a
+            # whole longer word around it fell apart into single characters (薪易代).
+            common = _standalone_frequency(text[i]) >= _MAX_SLIP_FREQUENCY
+            meant = self._word_meant(text, i, alone, whole_word_lone=common)
             if meant is not None:
                 slips.append((i, meant))
         return slips
 
-    def _word_meant(self, text: str, i: int, alone: set[int]) -> str | None:
+    def _word_meant(
+        self, text: str, i: int, alone: set[int], whole_word_lone: bool = False
+    ) -> str | None:
         """The character meant at position i: the longest, then most used, corpus word that
-        the surrounding characters form with a same-sounding character there."""
+        the surrounding characters form with a same-sounding character there; with
+        whole_word_lone, only a word of three or more characters, all of which the segmenter
+        left alone: two common characters side by side (不补, 这算) are usually two words."""
         best: tuple[int, int, str] | None = None
         for length in _WORD_LENGTHS:
             for start in range(max(0, i - length + 1), min(i, len(text) - length) + 1):
                 window = text[start : start + length]
                 if not _HAN.fullmatch(window) or self._is_word(window):
+                    continue
+                if whole_word_lone and (
+                    length < 3 or not all(j in alone for j in range(start, start + length))
+                ):
                     continue
                 if any(
                     j in alone and _standalone_frequency(text[j]) >= _MIN_PARTICLE_FREQUENCY

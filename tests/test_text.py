@@ -28,6 +28,8 @@ def test_a_folded_numeral_does_not_glue_onto_a_latin_word() -> None:
         ("我是大学生能办你们的信用咔吗", "我是大学生能办你们的信用卡吗"),
         ("卡里还有没到期的定期，能销护吗", "卡里还有没到期的定期，能销户吗"),
         ("現金寶是什麼風險等級的理材", "現金寶是什麼風險等級的理财"),
+        # 代 alone is common, but 薪易代 fell apart into three lone characters.
+        ("薪易代申请要在你们行发工资吗", "薪易贷申请要在你们行发工资吗"),
     ],
 )
 def test_a_same_sounding_slip_is_read_as_the_word_the_documents_use(
@@ -42,6 +44,7 @@ def test_a_same_sounding_slip_is_read_as_the_word_the_documents_use(
         "车龄有什么要求",  # 龄有 sounds like 另有, but 有 is a word of its own
         "外包人员能看到我的信息吗",  # 包 alone is common: 外保 would be a guess
         "大额存单提前支取的那部分利息怎么算",  # 的 is not a slip for 得
+        "我理财到期的钱这算新增存款吗",  # 这 and 算 are two words, not a mistyped 折算
         "What is the rate?",
     ],
 )
