@@ -43,8 +43,8 @@ def test_a_sentence_covers_the_terms_of_its_synonyms() -> None:
     ("question", "expected"),
     [
         # Neither sheet has an English version: only the glossary's Chinese names find them.
-        ("What's the interest rate on a 2-year time deposit?", "dep-time-deposit"),
-        ("What's the annual rate on a 1-day call deposit?", "dep-call-deposit"),
+        ("What's the minimum down payment for a car loan?", "loan-car"),
+        ("How much can I save in an education savings account?", "dep-education-savings"),
     ],
 )
 def test_english_questions_find_sheets_published_only_in_chinese(
