@@ -292,15 +292,17 @@ def test_only_the_widgets_origin_may_call_from_a_browser(url: str) -> None:
 def test_a_key_that_floods_is_slowed_down_and_told_when_to_retry(url: str) -> None:
     headers = {"Authorization": "Bearer burst-key-0005"}
 
-    def attempt(_: int) -> int:
-        return httpx.get(f"{url}/v1/sessions/none", headers=headers, timeout=60).status_code
+    def attempt(_: int) -> httpx.Response:
+        return httpx.get(f"{url}/v1/sessions/none", headers=headers, timeout=60)
 
     # Concurrent, so that a slow shared machine cannot refill the bucket as fast as it drains.
+    # The bucket refills as time passes, so which request is refused depends on the machine;
+    # that some are, and that each refusal says when to retry, does not.
     with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = list(pool.map(attempt, range(150)))
+        responses = list(pool.map(attempt, range(150)))
+    statuses = [r.status_code for r in responses]
     assert statuses.count(404) >= 100 and 429 in statuses
-    limited = httpx.get(f"{url}/v1/sessions/none", headers=headers)
-    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert all(int(r.headers["retry-after"]) >= 1 for r in responses if r.status_code == 429)
     # Other keys are not affected.
     other = httpx.get(f"{url}/v1/sessions/none", headers={"Authorization": "Bearer app-key-0002"})
     assert other.status_code == 404
