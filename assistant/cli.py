@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -15,13 +16,10 @@ from assistant.embeddings import EmbeddingModelError
 from assistant.glossary import GlossaryError
 from assistant.guard import PolicyError
 from assistant.index import IndexNotBuilt
-from assistant.pipeline import InvalidRequest, TurnRequest
+from assistant.pipeline import Assistant, InvalidRequest, TurnRequest
 from assistant.roles import Audience, Role
 from assistant.service import build_assistant, ingest_paths, open_index
 from assistant.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    from assistant.evaluation import QuestionSet
 
 ROLE = click.Choice([r.value for r in Role])
 
@@ -316,44 +314,65 @@ def evaluate() -> None:
     """Measure retrieval, answers and the guardrail; write reports under evals/reports/."""
 
 
-def _question_set(path: Path | None) -> tuple[Settings, QuestionSet]:
-    """The question set (default: the golden set), and settings that answer as of the set's
-    own day unless ASSISTANT_AS_OF names one."""
-    from assistant.evaluation import load_question_set
+def _measure(
+    measure: str,
+    path: Path | None,
+    evaluate_set: Callable[[Assistant, list[dict[str, Any]]], dict[str, Any]],
+    bars: Callable[[dict[str, Any]], dict[str, float]],
+) -> dict[str, Any]:
+    """Run one measure over a question set (default: the golden set), answering as of the
+    set's own day unless ASSISTANT_AS_OF names one, and write its report."""
+    from assistant.evaluation import load_question_set, write_report
 
     settings = get_settings()
     question_set = load_question_set(path or settings.evals_dir / "golden.yaml")
     if settings.as_of is None and question_set.as_of is not None:
         settings = settings.model_copy(update={"as_of": question_set.as_of})
-    return settings, question_set
-
-
-@evaluate.command("retrieval")
-@click.option(
-    "--questions",
-    type=click.Path(exists=True, path_type=Path),
-    help="Question set (default: evals/golden.yaml).",
-)
-@click.option("--min-recall", type=float, help="Exit 1 when recall@5 is below this.")
-@click.option("--json", "as_json", is_flag=True)
-def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bool) -> None:
-    """recall@1/@5, MRR, per language, and staff-document leaks to customers."""
-    from assistant.evaluation import evaluate_retrieval, write_report
-
-    settings, question_set = _question_set(questions)
     try:
-        summary = evaluate_retrieval(_assistant_or_fail(None, settings), question_set.questions)
+        summary = evaluate_set(_assistant_or_fail(None, settings), question_set.questions)
     except IndexNotBuilt as error:
         _fail(str(error))
     summary["question_set"] = question_set.name
     summary["as_of"] = settings.today().isoformat()
-    bars = {"recall@1": summary["recall@1"], "recall@5": summary["recall@5"], "MRR": summary["mrr"]}
-    bars |= {f"recall@5 {k}": v for k, v in summary["recall@5_by_language"].items()}
-    summary["report"] = str(
-        write_report(
-            question_set.report_name("retrieval"), summary, bars, settings.evals_dir / "reports"
-        )
+    report = write_report(
+        question_set.report_name(measure), summary, bars(summary), settings.evals_dir / "reports"
     )
+    summary["report"] = str(report)
+    return summary
+
+
+def _retrieval_bars(summary: dict[str, Any]) -> dict[str, float]:
+    bars = {"recall@1": summary["recall@1"], "recall@5": summary["recall@5"], "MRR": summary["mrr"]}
+    return bars | {f"recall@5 {k}": v for k, v in summary["recall@5_by_language"].items()}
+
+
+def _answer_bars(summary: dict[str, Any]) -> dict[str, float]:
+    shown = (
+        "fact_coverage",
+        "citation_accuracy",
+        "gold_document_cited",
+        "correct_refusal_rate",
+        "answerable_declined",
+    )
+    return {k: summary[k] for k in shown}
+
+
+QUESTIONS = click.option(
+    "--questions",
+    type=click.Path(exists=True, path_type=Path),
+    help="Question set (default: evals/golden.yaml).",
+)
+
+
+@evaluate.command("retrieval")
+@QUESTIONS
+@click.option("--min-recall", type=float, help="Exit 1 when recall@5 is below this.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bool) -> None:
+    """recall@1/@5, MRR, per language, and staff-document leaks to customers."""
+    from assistant.evaluation import evaluate_retrieval
+
+    summary = _measure("retrieval", questions, evaluate_retrieval, _retrieval_bars)
     _emit_summary(summary, as_json)
     if min_recall is not None and summary["recall@5"] < min_recall:
         _fail(f"recall@5 {summary['recall@5']} is below the required {min_recall}")
@@ -362,39 +381,13 @@ def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bo
 
 
 @evaluate.command("answers")
-@click.option(
-    "--questions",
-    type=click.Path(exists=True, path_type=Path),
-    help="Question set (default: evals/golden.yaml).",
-)
+@QUESTIONS
 @click.option("--json", "as_json", is_flag=True)
 def eval_answers(questions: Path | None, as_json: bool) -> None:
     """Fact coverage, citation accuracy and correct refusals of whole turns."""
-    from assistant.evaluation import evaluate_answers, write_report
+    from assistant.evaluation import evaluate_answers
 
-    settings, question_set = _question_set(questions)
-    try:
-        summary = evaluate_answers(_assistant_or_fail(None, settings), question_set.questions)
-    except IndexNotBuilt as error:
-        _fail(str(error))
-    summary["question_set"] = question_set.name
-    summary["as_of"] = settings.today().isoformat()
-    bars = {
-        k: summary[k]
-        for k in (
-            "fact_coverage",
-            "citation_accuracy",
-            "gold_document_cited",
-            "correct_refusal_rate",
-            "answerable_declined",
-        )
-    }
-    summary["report"] = str(
-        write_report(
-            question_set.report_name("answers"), summary, bars, settings.evals_dir / "reports"
-        )
-    )
-    _emit_summary(summary, as_json)
+    _emit_summary(_measure("answers", questions, evaluate_answers, _answer_bars), as_json)
 
 
 @evaluate.command("guardrails")
