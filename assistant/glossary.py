@@ -3,7 +3,8 @@
 Keyword search only finds the words a question uses. A customer asks about a "time deposit"
 while the sheet says 整存整取定期存款; a caller asks for the 电话 where the policy prints the
 热线. The glossary, kept by product staff beside the documents, lets the keyword query also
-carry the other names of what the question names. Dense search needs no help and gets none.
+carry the other names of what the question names, and lets the composer count a sentence in
+other words as covering the question. Dense search needs no help and gets none.
 """
 
 from __future__ import annotations
