@@ -19,6 +19,7 @@ import opencc
 import yaml
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from assistant.index import IndexedChunk
 from assistant.retrieval import Passage
 from assistant.text import (
     Language,
@@ -258,8 +259,10 @@ def absent_subjects(
     same = [p.chunk for p in passages if (p.chunk.language == "en") == (language == "en")]
     if not same:
         return []  # Across languages words cannot be compared.
-    text = fold(" ".join(f"{c.title} {c.section} {c.text}" for c in same))
-    mentioned = terms_of(text)
+    headed = [fold(_whole(c)) for c in same]
+    text = " ".join(headed)
+    # Passage by passage: each passage's terms are asked for again turn after turn.
+    mentioned = frozenset().union(*map(terms_of, headed))
     asked = content_terms(question)
     unknown = weight("\x00")
     # Chinese words the corpus never uses are anchors (_on_topic) or mis-segmentations (内要);
@@ -332,16 +335,18 @@ def crosses_scope(question: str, answer: str) -> bool:
     return False
 
 
-def _passage_text(passage: Passage) -> str:
-    return f"{passage.chunk.title} {passage.chunk.section} {passage.chunk.text}"
+def _headed(chunk: IndexedChunk, text: str) -> str:
+    """Words of a passage with its document's title and section, which say what they are about."""
+    return f"{chunk.title} {chunk.section} {text}"
+
+
+def _whole(chunk: IndexedChunk) -> str:
+    return _headed(chunk, chunk.text)
 
 
 def _quoted_context(passages: Sequence[Passage], chosen: Sequence[Candidate]) -> str:
     """The chosen sentences with the titles and sections of their passages."""
-    return " ".join(
-        f"{passages[c.passage_rank].chunk.title} {passages[c.passage_rank].chunk.section} {c.text}"
-        for c in chosen
-    )
+    return " ".join(_headed(passages[c.passage_rank].chunk, c.text) for c in chosen)
 
 
 def spelled_out(acronym: str, text: str) -> bool:
@@ -387,7 +392,7 @@ def compose(
     chosen = [
         c
         for c in select(candidates, min_support)
-        if offers_terms(request.question, _passage_text(request.passages[c.passage_rank]))
+        if offers_terms(request.question, _whole(request.passages[c.passage_rank].chunk))
     ]
     if chosen and not _on_topic(request, chosen[0], weight, terms_of):
         chosen = []
@@ -446,7 +451,7 @@ def _on_topic(
     chunk = request.passages[best.passage_rank].chunk
     if (chunk.language == "en") != (request.language == "en"):
         return True
-    text = fold(f"{chunk.title} {chunk.section} {best.text}")
+    text = fold(_headed(chunk, best.text))
     terms = terms_of(text)
     unknown = weight("\x00")  # the weight of a word the corpus never uses
     return all(
