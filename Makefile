@@ -34,6 +34,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check assistant tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

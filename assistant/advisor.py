@@ -1,79 +1,194 @@
-"""Suggestions for one customer: the suitability decision over the live catalog, ranked by
-fit to the stated goal, each explained from its own product sheet with a citation and
-checked by the output guardrail."""
+"""Suggestions for one customer: the suitability decision over the catalog of the index
+generation being served, ranked by fit to the stated goal, each explained from its own
+product sheet with a citation and checked by the output guardrail against that sheet."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from assistant.generation import ComposerWording
-from assistant.guard import GuardResult, SourceDocument
-from assistant.pipeline import Assistant, TurnRequest
-from assistant.recommend import TIER_NAMES, Decision, Product, Profile, decide, load_rules
-from assistant.roles import Role
+from assistant.generation import Citation, ComposerWording, citation_of
+from assistant.guard import Action, KnowledgeView, OutputGuard, SourceDocument
+from assistant.index import DocumentRecord, IndexedChunk, Snapshot
+from assistant.recommend import (
+    Decision,
+    Exclusion,
+    Product,
+    Profile,
+    SuitabilityWording,
+    decide,
+    load_rules,
+)
+from assistant.retrieval import Passage
+from assistant.text import Language
 
-MAX_SUGGESTIONS = 5
+# Passages about a goal, as the customer's lane retrieves them.
+GoalSearch = Callable[[str], list[Passage]]
 
 
 @dataclass(frozen=True)
 class Suggestion:
     product: Product
+    title: str
     explanation: str
-    citation: dict[str, Any]
-    guard: GuardResult
+    citation: Citation
+    # The sheet the explanation was checked against, for the output rails of the reply.
+    source: SourceDocument
+    guardrail: Action
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.product.id,
+            "title": self.title,
+            "why": self.explanation,
+            "risk_level": self.product.risk_level,
+            "min_amount": self.product.min_amount,
+            "term": self.product.term,
+            "benchmark_yield": self.product.benchmark_yield,
+            "citation": self.citation.as_dict(),
+            "guardrail": self.guardrail,
+        }
 
 
-def catalog(assistant: Assistant) -> list[Product]:
+@dataclass(frozen=True)
+class Advice:
+    tier: str
+    risk_assessment_valid: bool
+    suggestions: list[Suggestion]
+    also_eligible: list[str]
+    handoff: list[Exclusion]
+    excluded: list[Exclusion]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier,
+            "risk_assessment_valid": self.risk_assessment_valid,
+            "eligible": [s.as_dict() for s in self.suggestions],
+            "also_eligible": self.also_eligible,
+            "handoff": [e.as_dict() for e in self.handoff],
+            "excluded": [e.as_dict() for e in self.excluded],
+        }
+
+
+def catalog(snapshot: Snapshot) -> list[Product]:
     """Every product sheet in the index, once (the Chinese sheet stands for its translation)."""
-    metas = [r.meta for r in assistant.index.snapshot().documents.values()]
+    metas = [r.meta for r in snapshot.documents.values()]
     return [
         Product.from_meta(m) for m in metas if m["kind"] == "product" and m["language"] == "zh-CN"
     ]
 
 
-def evaluate(assistant: Assistant, profile: Profile) -> Decision:
-    metas = [r.meta for r in assistant.index.snapshot().documents.values() if r.meta.get("rules")]
-    return decide(catalog(assistant), profile, assistant.settings.today(), load_rules(metas))
-
-
-def rank(assistant: Assistant, products: list[Product], goal: str | None) -> list[Product]:
+def rank(products: list[Product], goal: str | None, search: GoalSearch) -> list[Product]:
     """Closest to the goal first (retrieval over the product sheets), then lower risk."""
     if not goal:
         return sorted(products, key=lambda p: (p.risk_level or "R0", p.min_amount or 0))
     relevance: dict[str, float] = {}
-    for passage in assistant.search(goal, Role.customer, 50):
+    for passage in search(goal):
         doc_id = passage.chunk.doc_id.removesuffix("-en")
         relevance[doc_id] = max(relevance.get(doc_id, 0.0), passage.score)
     return sorted(products, key=lambda p: (-relevance.get(p.id, 0.0), p.risk_level or "R0"))
 
 
-def explain(assistant: Assistant, product: Product, n: int, language: str = "zh-CN") -> Suggestion:
-    """A sentence of facts from the product's own front matter, cited to its sheet; in
-    English from the English sheet where the bank publishes one."""
-    documents = assistant.index.snapshot().documents
-    doc_id = product.id
-    if language == "en" and f"{product.id}-en" in documents:
-        doc_id = f"{product.id}-en"
-    meta = documents[doc_id].meta
-    chunks = [c for c in assistant.index.snapshot().chunks if c.doc_id == doc_id]
-    passage = next(
-        (c for c in chunks if any(w in c.text for w in ("业绩比较基准", "利率", "benchmark"))),
-        chunks[0],
-    )
-    text = _facts_sentence(meta, passage.text, language, n)
+class Advisor:
+    def __init__(
+        self,
+        output_guard: OutputGuard,
+        wording: SuitabilityWording,
+        composer: ComposerWording,
+        max_suggestions: int,
+    ) -> None:
+        self.output_guard = output_guard
+        self.wording = wording
+        self.composer = composer
+        self.max_suggestions = max_suggestions
+
+    def evaluate(
+        self, snapshot: Snapshot, profile: Profile, today: date, language: Language = "zh-CN"
+    ) -> Decision:
+        metas = [r.meta for r in snapshot.documents.values() if r.meta.get("rules")]
+        return decide(
+            catalog(snapshot), profile, today, load_rules(metas), self.wording, language
+        )
+
+    def advise(
+        self,
+        snapshot: Snapshot,
+        view: KnowledgeView,
+        profile: Profile,
+        today: date,
+        goal: str | None,
+        search: GoalSearch,
+        language: Language = "zh-CN",
+    ) -> Advice:
+        """The profile is whatever the teller entered or the app backend signed; the message
+        text never changes it."""
+        decision = self.evaluate(snapshot, profile, today, language)
+        chosen = rank(decision.eligible, goal or profile.goal, search)[: self.max_suggestions]
+        suggestions = [
+            self.explain(snapshot, view, product, n, language)
+            for n, product in enumerate(chosen, start=1)
+        ]
+        return Advice(
+            decision.tier,
+            decision.assessment_valid,
+            suggestions,
+            [p.id for p in decision.eligible if p not in chosen],
+            decision.handoff,
+            decision.excluded,
+        )
+
+    def explain(
+        self,
+        snapshot: Snapshot,
+        view: KnowledgeView,
+        product: Product,
+        n: int,
+        language: Language = "zh-CN",
+    ) -> Suggestion:
+        """A sentence of facts from the product's own front matter, cited to its sheet; in
+        English from the English sheet where the bank publishes one."""
+        doc_id = product.id
+        if language == "en" and f"{product.id}-en" in snapshot.documents:
+            doc_id = f"{product.id}-en"
+        record = snapshot.documents[doc_id]
+        chunks = [c for c in snapshot.chunks if c.doc_id == doc_id]
+        passage = next(
+            (c for c in chunks if any(w in c.text for w in ("业绩比较基准", "利率", "benchmark"))),
+            chunks[0],
+        )
+        source = _sheet(record, chunks, product)
+        text = _facts_sentence(record.meta, passage.text, language, n)
+        checked = self.output_guard.inspect(text, [source], "customer", language, view)
+        title = str(record.meta["title"])
+        return Suggestion(
+            product, title, checked.text, citation_of(n, passage), source, checked.action
+        )
+
+    def reply(self, advice: Advice, profile: Profile, language: Language) -> str:
+        """What answers "what suits me?" when the documents do not: the customer's tier and
+        risk level, then each suggestion."""
+        # English readers meet the tier by its id (gold, platinum), as the sheets name it.
+        tier = advice.tier if language == "en" else self.wording.tier_name(advice.tier, language)
+        valid = advice.risk_assessment_valid and profile.risk_level
+        risk = profile.risk_level if valid else self.composer.risk_not_assessed[language]
+        intro = self.composer.suggestions_intro[language].format(tier=tier, risk=risk)
+        return "\n".join([intro, *(s.explanation for s in advice.suggestions)])
+
+
+def _sheet(record: DocumentRecord, chunks: list[IndexedChunk], product: Product) -> SourceDocument:
+    """The whole product sheet with its structured fields, so that figures quoted from
+    either are traceable."""
     sheet = "\n".join(c.text for c in chunks)
-    source = SourceDocument(
-        doc_id,
-        f"{meta['title']}\n{sheet}\n{_front_matter_text(meta)}",
+    return SourceDocument(
+        record.doc_id,
+        f"{record.meta['title']}\n{sheet}\n{_front_matter_text(record.meta)}",
         "public",
         product.category,
         product.risk_level,
     )
-    checked = assistant.output_guard.inspect(text, [source], "customer", language, assistant.view())
-    citation = {"n": n, "doc_id": doc_id, "title": meta["title"], "passage": passage.text}
-    return Suggestion(product, checked.text, citation, checked)
 
 
 def _facts_sentence(meta: dict[str, Any], passage: str, language: str, n: int) -> str:
@@ -102,61 +217,5 @@ def first_sentence(text: str) -> str:
 
 
 def _front_matter_text(meta: dict[str, Any]) -> str:
-    """The sheet's structured fields as text, so that figures quoted from them are traceable."""
     fields = ("min_amount", "term", "benchmark_yield", "fees", "age_min", "age_max")
     return "\n".join(f"{meta[f]}" for f in fields if meta.get(f) is not None)
-
-
-def recommend(
-    assistant: Assistant, profile: Profile, goal: str | None = None, language: str = "zh-CN"
-) -> dict[str, Any]:
-    decision = evaluate(assistant, profile)
-    chosen = rank(assistant, decision.eligible, goal or profile.goal)[:MAX_SUGGESTIONS]
-    suggestions = [
-        explain(assistant, product, n, language) for n, product in enumerate(chosen, start=1)
-    ]
-    return {
-        "tier": decision.tier,
-        "risk_assessment_valid": decision.assessment_valid,
-        "eligible": [
-            {
-                "id": s.product.id,
-                "title": s.citation["title"],
-                "why": s.explanation,
-                "risk_level": s.product.risk_level,
-                "min_amount": s.product.min_amount,
-                "term": s.product.term,
-                "benchmark_yield": s.product.benchmark_yield,
-                "citation": s.citation,
-                "guardrail": s.guard.action,
-            }
-            for s in suggestions
-        ],
-        "also_eligible": [p.id for p in decision.eligible if p not in chosen],
-        "handoff": [e.as_dict() for e in decision.handoff],
-        "excluded": [e.as_dict() for e in decision.excluded],
-    }
-
-
-def advise(assistant: Assistant, request: TurnRequest, profile: Profile | None) -> dict[str, Any]:
-    """A whole turn, and suggestions when a profile is known. The profile is whatever the
-    teller entered or the app backend signed; the message text never changes it."""
-    result = assistant.answer(request).as_dict()
-    blocked = result["action"] in ("block", "handoff")
-    if profile is None or blocked:
-        return result
-    suggestions = recommend(assistant, profile, profile.goal or request.message, result["language"])
-    result["suggestions"] = suggestions
-    if suggestions["eligible"] and not result["grounded"]:
-        # The documents do not answer "what suits me?"; the suggestions do.
-        intro = ComposerWording.load(assistant.settings.prompts_dir).suggestions_intro
-        english = result["language"] == "en"
-        tier = suggestions["tier"] if english else TIER_NAMES[suggestions["tier"]]
-        risk = (
-            profile.risk_level
-            if suggestions["risk_assessment_valid"]
-            else ("not assessed" if english else "未评估或已过期")
-        )
-        text = intro.get(result["language"], intro["zh-CN"]).format(tier=tier, risk=risk)
-        result["answer"] = "\n".join([text, *(item["why"] for item in suggestions["eligible"])])
-    return result

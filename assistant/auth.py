@@ -14,19 +14,12 @@ from typing import Any
 
 import jwt
 
+from assistant.errors import Forbidden, Unauthenticated
 from assistant.roles import CHANNEL_ROLES, Channel, Role
 
 INTRANET_AUDIENCE = "bank-assistant-intranet"
 # What an intranet token's `role` claim may say, and the role it reads as.
 INTRANET_ROLES = {"employee": Role.employee, "customer": Role.customer}
-
-
-class Unauthenticated(PermissionError):
-    """No credentials, or credentials that do not check out (401)."""
-
-
-class Forbidden(PermissionError):
-    """Known caller, but this is outside its lane (403)."""
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ from typing import Any
 import jwt
 from pydantic import ValidationError
 
+from assistant.errors import Unauthenticated
 from assistant.recommend import Profile
 
 ALGORITHMS = ["HS256"]
 
 
-class ClaimsRejected(ValueError):
+class ClaimsRejected(Unauthenticated):
     """The token is missing, forged, expired or carries no usable profile."""
+
+    code = "claims_rejected"
 
 
 def profile_from_token(token: str, secret: str | None, audience: str = "bank-assistant") -> Profile:

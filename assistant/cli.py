@@ -1,4 +1,6 @@
-"""The `assistant` command: ingest, search, ask, serve."""
+"""The `assistant` command: ingest, search, ask, serve, guard, eval, recommend. Every error
+the assistant raises on purpose is reported in one place (`Commands.invoke`): its message,
+on standard error, and exit status 1."""
 
 from __future__ import annotations
 
@@ -7,19 +9,18 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from assistant.documents import PlainFileDefaults
-from assistant.embeddings import EmbeddingModelError
-from assistant.glossary import GlossaryError
-from assistant.guard import PolicyError
-from assistant.index import IndexNotBuilt
-from assistant.pipeline import Assistant, InvalidRequest, TurnRequest
+from assistant.errors import AssistantError, InvalidRequest
+from assistant.pipeline import Assistant
+from assistant.recommend import Profile
 from assistant.roles import Audience, Role
 from assistant.service import build_assistant, ingest_paths, open_index
-from assistant.settings import Settings, get_settings
+from assistant.settings import get_settings
+from assistant.turn import TurnRequest
 
 ROLE = click.Choice([r.value for r in Role])
 
@@ -28,11 +29,19 @@ def _emit(payload: dict[str, Any]) -> None:
     click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
-@click.group()
+class Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AssistantError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens, to standard error.")
 def main(verbose: bool) -> None:
     """A bank assistant that answers from its knowledge base, with citations."""
@@ -61,7 +70,7 @@ def ingest(
     """Index documents (default: the knowledge folder). Bad files are reported and skipped;
     the index switches to the new content in one step, or not at all."""
     settings = get_settings()
-    index = _index_or_fail(settings, index_name)
+    index = open_index(settings, index_name)
     targets = list(paths) or [settings.knowledge_dir]
     with click.progressbar(
         length=0, label="embedding", file=sys.stderr, hidden=as_json or not sys.stderr.isatty()
@@ -110,11 +119,7 @@ def ingest(
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def search(query: str, role: str, k: int, index_name: str | None, as_json: bool) -> None:
     """Show the passages a role would retrieve for QUERY, best first."""
-    assistant = _assistant_or_fail(index_name)
-    try:
-        passages = assistant.search(query, Role(role), k)
-    except IndexNotBuilt as error:
-        _fail(str(error))
+    passages = build_assistant(get_settings(), index_name).search(query, Role(role), k)
     if as_json:
         _emit({"query": query, "role": role, "results": [p.as_dict() for p in passages]})
         return
@@ -148,24 +153,20 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the knowledge base, with numbered citations."""
-    from assistant.advisor import advise
-    from assistant.claims import ClaimsRejected, profile_from_token
+    from assistant.claims import profile_from_token
 
-    assistant = _assistant_or_fail(index_name)
+    assistant = build_assistant(get_settings(), index_name)
     profile = None
     if profile_file is not None:
         if Role(role) is Role.customer:
-            _fail("a customer's profile comes only from signed claims (--claims), not a file")
+            raise InvalidRequest(
+                "a customer's profile comes only from signed claims (--claims), not a file"
+            )
         profile = _profile(profile_file)
     elif claims is not None:
-        try:
-            profile = profile_from_token(claims, get_settings().claims_secret)
-        except ClaimsRejected as error:
-            _fail(str(error))
-    try:
-        result = advise(assistant, TurnRequest(message=question, role=Role(role)), profile)
-    except (IndexNotBuilt, InvalidRequest) as error:
-        _fail(str(error))
+        profile = profile_from_token(claims, get_settings().claims_secret)
+    turn = assistant.answer(TurnRequest(question, Role(role), profile=profile))
+    result = turn.as_dict()
     if as_json:
         _emit(result)
         return
@@ -197,22 +198,6 @@ def serve(host: str | None, port: int | None) -> None:
         )
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port or settings.port, log_level="info")
-
-
-def _index_or_fail(settings: Settings, index_name: str | None):  # type: ignore[no-untyped-def]
-    try:
-        return open_index(settings, index_name)
-    except EmbeddingModelError as error:
-        _fail(str(error))
-
-
-def _assistant_or_fail(  # type: ignore[no-untyped-def]
-    index_name: str | None, settings: Settings | None = None
-):
-    try:
-        return build_assistant(settings or get_settings(), index_name)
-    except (EmbeddingModelError, GlossaryError, PolicyError) as error:
-        _fail(str(error))
 
 
 @main.group()
@@ -279,16 +264,13 @@ def guard_output(
     """Check a reply draft before anyone sees it."""
     from assistant.guard import SourceDocument
 
-    assistant = _assistant_or_fail(None)
+    assistant = build_assistant(get_settings())
     sources = (
         [SourceDocument("--sources", sources_file.read_text(encoding="utf-8"), "public")]
         if sources_file
         else []
     )
-    try:
-        snapshot = assistant.index.snapshot()
-    except IndexNotBuilt as error:
-        _fail(str(error))
+    snapshot = assistant.index.snapshot()
     for doc_id in cited:
         if doc_id not in snapshot.documents:
             _fail(f"--cite {doc_id}: no such document in the index")
@@ -304,7 +286,7 @@ def guard_output(
             )
         )
     texts, many = _texts(text, file)
-    view = assistant.view()
+    view = assistant.view(snapshot)
     results = [assistant.output_guard.inspect(t, sources, role, view=view).as_dict() for t in texts]
     _print_results(results, many, as_json)
 
@@ -328,10 +310,7 @@ def _measure(
     question_set = load_question_set(path or settings.evals_dir / "golden.yaml")
     if settings.as_of is None and question_set.as_of is not None:
         settings = settings.model_copy(update={"as_of": question_set.as_of})
-    try:
-        summary = evaluate_set(_assistant_or_fail(None, settings), question_set.questions)
-    except IndexNotBuilt as error:
-        _fail(str(error))
+    summary = evaluate_set(build_assistant(settings), question_set.questions)
     summary["question_set"] = question_set.name
     summary["as_of"] = settings.today().isoformat()
     report = write_report(
@@ -425,15 +404,13 @@ def _emit_summary(summary: dict[str, Any], as_json: bool) -> None:
             click.echo(f"{key}: {json.dumps(value, ensure_ascii=False)}")
 
 
-def _profile(path: Path):  # type: ignore[no-untyped-def]
+def _profile(path: Path) -> Profile:
     from pydantic import ValidationError
-
-    from assistant.recommend import Profile
 
     try:
         return Profile.model_validate_json(path.read_text(encoding="utf-8"))
     except ValidationError as error:
-        _fail(f"{path}: not a valid customer profile: {error}")
+        raise InvalidRequest(f"{path}: not a valid customer profile: {error}") from None
 
 
 @main.command()
@@ -448,13 +425,7 @@ def _profile(path: Path):  # type: ignore[no-untyped-def]
 @click.option("--json", "as_json", is_flag=True)
 def recommend(profile_file: Path, goal: str | None, as_json: bool) -> None:
     """Products that suit the customer, why, and why the others do not."""
-    from assistant.advisor import recommend as suggest
-
-    assistant = _assistant_or_fail(None)
-    try:
-        result = suggest(assistant, _profile(profile_file), goal)
-    except IndexNotBuilt as error:
-        _fail(str(error))
+    result = build_assistant(get_settings()).recommend(_profile(profile_file), goal).as_dict()
     if as_json:
         _emit(result)
         return

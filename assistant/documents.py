@@ -20,6 +20,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.cleaning import clean_web_text
+from assistant.errors import DocumentError
+from assistant.formats import EXTRACTORS
 from assistant.roles import Audience
 from assistant.text import Language, detect_language
 
@@ -92,15 +94,6 @@ class PlainFileDefaults:
     kind: str = "faq"
 
 
-class DocumentError(Exception):
-    """A file that cannot become a document. The message says which file and what to fix."""
-
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: {reason}")
-        self.source = source
-        self.reason = reason
-
-
 def content_hash(meta: DocumentMeta, body: str) -> str:
     payload = meta.model_dump_json() + "\n" + body
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -132,8 +125,6 @@ def load_file(path: Path, defaults: PlainFileDefaults) -> Document:
     if path.stat().st_size > MAX_DOCUMENT_BYTES:
         raise DocumentError(str(path), f"larger than {MAX_DOCUMENT_BYTES // 1_000_000} MB")
     if path.suffix.lower() in CONVERTED_SUFFIXES:
-        from assistant.formats import EXTRACTORS
-
         return parse_document(EXTRACTORS[path.suffix.lower()](path), str(path), defaults)
     try:
         text = path.read_text(encoding="utf-8")

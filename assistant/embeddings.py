@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from langchain_core.embeddings import Embeddings as LangChainEmbeddings
+
+from assistant.errors import ConfigurationError
+from assistant.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +36,14 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-class EmbeddingModelError(RuntimeError):
+class EmbeddingModelError(ConfigurationError):
     """The configured embedding model cannot be loaded offline."""
+
+
+# name -> factory(argument, threads); "st:/path" is the `st` factory given "/path".
+embedders: Registry[Callable[[str, int], Embedder]] = Registry(
+    "embedding model", "ASSISTANT_EMBEDDING_MODEL", EmbeddingModelError
+)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -105,7 +114,10 @@ class SentenceTransformerModel:
         self.threads = threads
         self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         self.name = name or f"st:{path}"
-        self.dimension = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise EmbeddingModelError(f"the model at {path!r} does not say its vector size")
+        self.dimension = int(dimension)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -124,25 +136,24 @@ def minilm_path() -> str:
 
 
 def load_embedder(spec: str, threads: int = 2) -> Embedder:
-    """Load an embedder by its settings name: use-m3, e5-small, minilm or st:/path.
-    Loaded once per process and configuration."""
+    """Load an embedder by its settings name: use-m3, e5-small, minilm, st:/path, or one a
+    plugin registers. Loaded once per process and configuration."""
     return _load(spec, threads)
 
 
 @lru_cache(maxsize=4)
 def _load(spec: str, threads: int) -> Embedder:
     log.info("loading embedding model %s (threads=%d)", spec, threads)
-    if spec == "use-m3":
-        return UniversalSentenceEncoder(threads)
-    if spec == "e5-small":
-        return E5Small(threads)
-    if spec == "minilm":
-        return SentenceTransformerModel(minilm_path(), threads, name="minilm")
-    if spec.startswith("st:"):
-        return SentenceTransformerModel(spec[3:], threads)
-    raise EmbeddingModelError(
-        f"unknown embedding model {spec!r}; use use-m3, e5-small, minilm or st:/path/to/model"
-    )
+    name, _, argument = spec.partition(":")
+    return embedders.factory(name)(argument, threads)
+
+
+embedders.register("use-m3")(lambda _, threads: UniversalSentenceEncoder(threads))
+embedders.register("e5-small")(lambda _, threads: E5Small(threads))
+embedders.register("minilm")(
+    lambda _, threads: SentenceTransformerModel(minilm_path(), threads, name="minilm")
+)
+embedders.register("st")(SentenceTransformerModel)
 
 
 class ChromaEmbeddings(EmbeddingFunction[Documents]):

@@ -20,10 +20,11 @@ import yaml
 from assistant.documents import Document, PlainFileDefaults, load_documents
 from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_policy
 from assistant.pii import find_pii
-from assistant.pipeline import Assistant, TurnRequest
+from assistant.pipeline import Assistant
 from assistant.roles import Role
 from assistant.settings import Settings
 from assistant.text import to_simplified
+from assistant.turn import TurnRequest, TurnResult
 
 
 @dataclass(frozen=True)
@@ -105,72 +106,83 @@ def evaluate_retrieval(assistant: Assistant, questions: Sequence[dict[str, Any]]
 # --------------------------------------------------------------------------- answers
 
 
+@dataclass
+class AnswerTally:
+    """The counts behind the answer figures, kept question by question."""
+
+    facts_total: int = 0
+    facts_found: int = 0
+    facts_cited: int = 0
+    answerable: int = 0
+    declined_answerable: int = 0
+    gold_cited: int = 0
+    refusals_due: int = 0
+    refusals_made: int = 0
+    probes: int = 0
+    staff_cited: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, q: dict[str, Any], result: TurnResult) -> None:
+        if q["kind"] == "answerable":
+            self._answerable(q, result)
+        elif q["kind"] == "audience_probe":
+            # A customer asking for staff-only content: any answer must come from public
+            # documents (answering from them is allowed; citing a staff document is a leak).
+            self.probes += 1
+            self.staff_cited += any(c.doc_id == q.get("staff_doc") for c in result.citations)
+        else:
+            self.refusals_due += 1
+            refused = not result.grounded or not result.citations
+            self.refusals_made += refused
+            if not refused:
+                self._failed(q, result)
+
+    def _answerable(self, q: dict[str, Any], result: TurnResult) -> None:
+        answer = comparable(result.answer)
+        cited = comparable(" ".join(c.passage for c in result.citations))
+        self.answerable += 1
+        self.declined_answerable += not result.grounded
+        self.gold_cited += bool({c.doc_id for c in result.citations} & set(q["gold"]))
+        for fact in q["facts"]:
+            self.facts_total += 1
+            stated = comparable(fact) in answer
+            self.facts_found += stated
+            self.facts_cited += stated and comparable(fact) in cited
+        if q["facts"] and not all(comparable(f) in answer for f in q["facts"]):
+            self._failed(q, result, facts=q["facts"])
+
+    def _failed(self, q: dict[str, Any], result: TurnResult, **more: Any) -> None:
+        failure = {"id": q["id"], "question": q["question"], "kind": q["kind"]}
+        self.failures.append(failure | more | {"answer": result.answer[:200]})
+
+    def summary(self, questions: int) -> dict[str, Any]:
+        return {
+            "questions": questions,
+            "fact_coverage": round(self.facts_found / max(self.facts_total, 1), 4),
+            "citation_accuracy": round(self.facts_cited / max(self.facts_found, 1), 4),
+            "gold_document_cited": round(self.gold_cited / max(self.answerable, 1), 4),
+            "correct_refusal_rate": round(self.refusals_made / max(self.refusals_due, 1), 4),
+            "audience_probes": self.probes,
+            "audience_probes_citing_staff": self.staff_cited,
+            "answerable_declined": round(self.declined_answerable / max(self.answerable, 1), 4),
+            "latency_ms_p50": round(statistics.median(self.latencies), 1),
+            "latency_ms_p95": round(_percentile(self.latencies, 95), 1),
+            "failures": self.failures,
+        }
+
+
 def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Fact coverage (the answer states the gold facts), citation accuracy (each fact stated
     is found in a cited passage), correct refusals (unanswerable questions get no answer),
     wrong refusals (answerable questions declined), and audience probes that cite staff."""
-    facts_total = facts_found = facts_cited = 0
-    refusals_due = refusals_made = declined_answerable = answerable = 0
-    probes = staff_cited = 0
-    gold_cited = 0
-    failures: list[dict[str, Any]] = []
-    latencies: list[float] = []
+    tally = AnswerTally()
     for q in questions:
         started = time.perf_counter()
         result = assistant.answer(TurnRequest(message=q["question"], role=Role(q["role"])))
-        latencies.append((time.perf_counter() - started) * 1000)
-        answer = comparable(result.answer)
-        cited = comparable(" ".join(c.passage for c in result.citations))
-        if q["kind"] == "answerable":
-            answerable += 1
-            declined_answerable += not result.grounded
-            gold_cited += bool({c.doc_id for c in result.citations} & set(q["gold"]))
-            for fact in q["facts"]:
-                facts_total += 1
-                stated = comparable(fact) in answer
-                facts_found += stated
-                facts_cited += stated and comparable(fact) in cited
-            if q["facts"] and not all(comparable(f) in answer for f in q["facts"]):
-                failures.append(
-                    {
-                        "id": q["id"],
-                        "question": q["question"],
-                        "kind": q["kind"],
-                        "facts": q["facts"],
-                        "answer": result.answer[:200],
-                    }
-                )
-        elif q["kind"] == "audience_probe":
-            # A customer asking for staff-only content: any answer must come from public
-            # documents (answering from them is allowed; citing a staff document is a leak).
-            probes += 1
-            staff_cited += any(c.doc_id == q.get("staff_doc") for c in result.citations)
-        else:
-            refusals_due += 1
-            refused = not result.grounded or not result.citations
-            refusals_made += refused
-            if not refused:
-                failures.append(
-                    {
-                        "id": q["id"],
-                        "question": q["question"],
-                        "kind": q["kind"],
-                        "answer": result.answer[:200],
-                    }
-                )
-    return {
-        "questions": len(questions),
-        "fact_coverage": round(facts_found / max(facts_total, 1), 4),
-        "citation_accuracy": round(facts_cited / max(facts_found, 1), 4),
-        "gold_document_cited": round(gold_cited / max(answerable, 1), 4),
-        "correct_refusal_rate": round(refusals_made / max(refusals_due, 1), 4),
-        "audience_probes": probes,
-        "audience_probes_citing_staff": staff_cited,
-        "answerable_declined": round(declined_answerable / max(answerable, 1), 4),
-        "latency_ms_p50": round(statistics.median(latencies), 1),
-        "latency_ms_p95": round(_percentile(latencies, 95), 1),
-        "failures": failures,
-    }
+        tally.latencies.append((time.perf_counter() - started) * 1000)
+        tally.add(q, result)
+    return tally.summary(len(questions))
 
 
 def comparable(text: str) -> str:
@@ -250,10 +262,10 @@ def _pii(folder: Path) -> dict[str, Any]:
             tally.expect(row["text"], int(row["expected"] == "true"), whole or len(phones))
         else:
             spans = {tuple(span) for span in json.loads(row["expected"].split(" at ", 1)[1])}
-            got = {(m.start, m.end) for m in phones}
-            tally.expect(row["text"], len(spans), len(spans & got))
-            if got - spans:
-                tally.expect(row["text"], 0, len(got - spans))
+            found = {(m.start, m.end) for m in phones}
+            tally.expect(row["text"], len(spans), len(spans & found))
+            if found - spans:
+                tally.expect(row["text"], 0, len(found - spans))
     return {
         "recall": round(tally.found / tally.positives, 4),
         "positives": tally.positives,

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from assistant.documents import DocumentError
+from assistant.errors import DocumentError
 
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")
 

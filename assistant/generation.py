@@ -1,30 +1,36 @@
-"""Answer generation behind one seam: a LangChain runnable from GenerationInput to Draft.
+"""Answer generation behind one seam, the Generator protocol: passages in, a cited draft
+out, whole or as a stream of text pieces for the output rails to check.
 
 The embedded default is a grounded extractive composer. It answers only with sentences
 quoted from the retrieved passages, cites each source as [n], and declines when the
-passages do not cover the question's informative terms. LLM backends plug in as another
-runnable with the same input and output.
+passages do not cover the question's informative terms. Other generators (an LLM) register
+under their own name and are chosen by ASSISTANT_GENERATOR.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import opencc
 import yaml
-from langchain_core.runnables import Runnable, RunnableLambda
 
+from assistant.embeddings import Embedder
+from assistant.errors import ConfigurationError
+from assistant.glossary import Glossary, Words
 from assistant.index import IndexedChunk
+from assistant.registry import Registry
 from assistant.retrieval import Passage
 from assistant.text import (
     Language,
     content_terms,
     fold,
+    segments,
     split_sentences,
     subject_terms,
     unknown_nouns,
@@ -44,12 +50,6 @@ _STATES_AMOUNT = re.compile(r"\d|免|不收|\bfree\b|waived|no (?:fee|charge)", 
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 _BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)]\s*)")
 _OPENS_LIST = ("：", ":")
-# Two sides of a boundary. A question about one side is not answered by sentences that speak
-# only of the other: 国外ATM取钱 is not answered by "境内跨行ATM取款免收手续费".
-_OPPOSED_SCOPES = (
-    (("境外", "国外", "海外", "出国", "境内外", "abroad", "overseas"), ("境内", "domestic")),
-    (("信用卡", "credit card"), ("借记卡", "debit card")),
-)
 # A term a question names as a product variant (5年期, 7天通知, a 14-day notice deposit), and
 # any duration a passage mentions (5年, 3个月, 90 days), read in folded text.
 _VARIANT_TERM = re.compile(
@@ -67,8 +67,6 @@ _ENGLISH_NUMBERS = {
         ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
     )
 }
-_MAX_SENTENCES = 3
-_MAX_ANSWER_CHARS = 420
 
 
 @dataclass(frozen=True)
@@ -86,11 +84,17 @@ class Citation:
         return asdict(self)
 
 
+def uniform_weight(_: str) -> float:
+    return 1.0
+
+
 @dataclass(frozen=True)
 class GenerationInput:
     question: str
     language: Language
     passages: Sequence[Passage]
+    # How informative a word is in the index generation the passages come from (its IDF).
+    term_weight: TermWeight = uniform_weight
 
 
 @dataclass(frozen=True)
@@ -102,21 +106,82 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class DraftStream:
+    """A draft being written: what it may cite is known before its first piece, so the
+    output rails can check each sentence as it arrives."""
+
+    citations: list[Citation]
+    grounded: bool
+    pieces: Iterator[str]
+
+
+class Generator(Protocol):
+    """Writes the answer to a question from the passages it is given, citing them as [n]
+    (n: the citation's number), or declines with grounded=False and no citations."""
+
+    name: str
+
+    def generate(self, request: GenerationInput) -> Draft: ...
+
+    def stream(self, request: GenerationInput) -> DraftStream: ...
+
+
+@dataclass(frozen=True)
+class GeneratorContext:
+    """What a generator may be built from, once per process."""
+
+    prompts_dir: Path
+    embedder: Embedder
+    glossary: Glossary
+    min_answer_support: float
+    key_term_rarity: float
+    answer_max_sentences: int
+    answer_max_chars: int
+
+
+generators: Registry[Callable[[GeneratorContext], Generator]] = Registry(
+    "generator", "ASSISTANT_GENERATOR"
+)
+
+
+def streamed(draft: Draft, pieces: Callable[[str], list[str]]) -> DraftStream:
+    """A whole draft, released piece by piece: for generators that write all at once."""
+    return DraftStream(draft.citations, draft.grounded, iter(pieces(draft.text)))
+
+
+@dataclass(frozen=True)
+class AnswerLimits:
+    sentences: int
+    chars: int
+
+
+@dataclass(frozen=True)
 class ComposerWording:
     answer_intro: dict[str, str]
     decline: dict[str, str]
     suggestions_intro: dict[str, str]
+    risk_not_assessed: dict[str, str]
     handoff_reference: dict[str, str]
 
     @classmethod
     def load(cls, prompts_dir: Path) -> ComposerWording:
-        data = yaml.safe_load((prompts_dir / "composer.yaml").read_text(encoding="utf-8"))
-        return cls(
-            answer_intro=data["answer_intro"],
-            decline=data["decline"],
-            suggestions_intro=data["suggestions_intro"],
-            handoff_reference=data["handoff_reference"],
-        )
+        path = prompts_dir / "composer.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            return cls(**{key: _localised(data, key) for key in cls.__dataclass_fields__})
+        except (OSError, yaml.YAMLError, TypeError, KeyError) as error:
+            raise ConfigurationError(f"{path}: {error}") from None
+
+
+LANGUAGES: tuple[Language, ...] = ("zh-CN", "zh-TW", "en")
+
+
+def _localised(data: dict[str, dict[str, str]], key: str) -> dict[str, str]:
+    texts = data[key]
+    missing = [language for language in LANGUAGES if not texts.get(language)]
+    if missing:
+        raise KeyError(f"{key} has no text for {', '.join(missing)}")
+    return texts
 
 
 @dataclass(frozen=True)
@@ -320,11 +385,13 @@ def offers_terms(question: str, passage_text: str) -> bool:
     return durations(question, _VARIANT_TERM) <= durations(passage_text)
 
 
-def crosses_scope(question: str, answer: str) -> bool:
+def crosses_scope(
+    question: str, answer: str, scopes: Sequence[tuple[Words, Words]]
+) -> bool:
     """Whether the answer speaks only of the other side of a boundary the question names
     (境外 against 境内, credit against debit card)."""
     asked, said = fold(question), fold(answer)
-    for side, other in _OPPOSED_SCOPES + tuple((b, a) for a, b in _OPPOSED_SCOPES):
+    for side, other in [*scopes, *((b, a) for a, b in scopes)]:
         if (
             any(w in asked for w in side)
             and not any(w in asked for w in other)
@@ -358,7 +425,9 @@ def spelled_out(acronym: str, text: str) -> bool:
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
-def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidate]:
+def select(
+    candidates: Sequence[Candidate], min_support: float, limits: AnswerLimits
+) -> list[Candidate]:
     """The best sentence, plus close runners-up, within a short answer's length."""
     if not candidates or candidates[0].support < min_support:
         return []
@@ -366,11 +435,11 @@ def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidat
     chosen: list[Candidate] = []
     length = 0
     for candidate in candidates:
-        if candidate.support < floor or len(chosen) == _MAX_SENTENCES:
+        if candidate.support < floor or len(chosen) == limits.sentences:
             break
         if any(candidate.text == c.text for c in chosen):
             continue
-        if chosen and length + len(candidate.text) > _MAX_ANSWER_CHARS:
+        if chosen and length + len(candidate.text) > limits.chars:
             continue
         chosen.append(candidate)
         length += len(candidate.text)
@@ -379,67 +448,99 @@ def select(candidates: Sequence[Candidate], min_support: float) -> list[Candidat
     return sorted(chosen, key=lambda c: (source_order[c.passage_rank], c.position))
 
 
-def compose(
-    request: GenerationInput,
-    wording: ComposerWording,
-    weight: TermWeight,
-    similarity: Similarity,
-    min_support: float,
-    key_rarity: float = 0.5,
-    terms_of: TermsOf = content_terms,
-) -> Draft:
-    candidates = rank_candidates(request.question, request.passages, weight, similarity, terms_of)
-    chosen = [
-        c
-        for c in select(candidates, min_support)
-        if offers_terms(request.question, _whole(request.passages[c.passage_rank].chunk))
-    ]
-    if chosen and not _on_topic(request, chosen[0], weight, terms_of):
-        chosen = []
-    rare = key_rarity * weight("\x00")  # rarer than this, a word names something specific
-    if chosen and absent_subjects(
-        request.question, request.passages, request.language, weight, rare, terms_of
-    ):
-        chosen = []
-    if chosen and not answers_amount(request.question, [c.text for c in chosen]):
-        chosen = []
-    if chosen and crosses_scope(request.question, _quoted_context(request.passages, chosen)):
-        chosen = []
-    if not chosen:
+class ExtractiveComposer:
+    """The grounded extractive composer: the best sentences of the passages, quoted and
+    cited, or a decline when they do not answer the question."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        wording: ComposerWording,
+        similarity: Similarity,
+        min_support: float,
+        limits: AnswerLimits,
+        key_rarity: float = 0.5,
+        glossary: Glossary | None = None,
+    ) -> None:
+        self.wording = wording
+        self.similarity = similarity
+        self.min_support = min_support
+        self.limits = limits
+        self.key_rarity = key_rarity
+        glossary = glossary or Glossary()
+        self.terms_of: TermsOf = glossary.terms_of
+        self.scopes = glossary.opposed_scopes
+
+    def generate(self, request: GenerationInput) -> Draft:
+        chosen = self.choose(request)
+        if not chosen:
+            decline = self.wording.decline[request.language]
+            return Draft(text=_localise(decline, request.language), grounded=False)
+        return self._cite(request, chosen)
+
+    def stream(self, request: GenerationInput) -> DraftStream:
+        return streamed(self.generate(request), segments)
+
+    def choose(self, request: GenerationInput) -> list[Candidate]:
+        """The sentences that answer the question; none when any check finds the passages
+        are about something else than what was asked."""
+        weight = request.term_weight
+        candidates = rank_candidates(
+            request.question, request.passages, weight, self.similarity, self.terms_of
+        )
+        chosen = [
+            c
+            for c in select(candidates, self.min_support, self.limits)
+            if offers_terms(request.question, _whole(request.passages[c.passage_rank].chunk))
+        ]
+        if not chosen or not _on_topic(request, chosen[0], weight, self.terms_of):
+            return []
+        rare = self.key_rarity * weight("\x00")  # rarer than this, a word names something specific
+        if absent_subjects(
+            request.question, request.passages, request.language, weight, rare, self.terms_of
+        ):
+            return []
+        if not answers_amount(request.question, [c.text for c in chosen]):
+            return []
+        quoted = _quoted_context(request.passages, chosen)
+        return [] if crosses_scope(request.question, quoted, self.scopes) else chosen
+
+    def _cite(self, request: GenerationInput, chosen: list[Candidate]) -> Draft:
+        """The chosen sentences, a paragraph per source document, each source cited as [n]."""
+        citations: list[Citation] = []
+        paragraphs: list[str] = []
+        previous_doc = None
+        for rank in dict.fromkeys(c.passage_rank for c in chosen):
+            chunk = request.passages[rank].chunk
+            citations.append(citation_of(len(citations) + 1, chunk))
+            quoted = _join_quotes([c.text for c in chosen if c.passage_rank == rank])
+            quoted += f"[{len(citations)}]"
+            if chunk.doc_id == previous_doc:
+                # A second passage of the same document continues its paragraph.
+                paragraphs[-1] = _join_quotes([paragraphs[-1], quoted])
+            else:
+                intro = self.wording.answer_intro[request.language].format(title=chunk.title)
+                paragraphs.append(intro + quoted)
+            previous_doc = chunk.doc_id
         return Draft(
-            text=_localise(wording.decline[request.language], request.language), grounded=False
+            text=_localise("\n".join(paragraphs), request.language),
+            citations=citations,
+            grounded=True,
+            support=max(c.support for c in chosen),
         )
-    citations: list[Citation] = []
-    paragraphs: list[str] = []
-    previous_doc = None
-    for rank in dict.fromkeys(c.passage_rank for c in chosen):
-        chunk = request.passages[rank].chunk
-        n = len(citations) + 1
-        citations.append(
-            Citation(
-                n,
-                chunk.doc_id,
-                chunk.title,
-                chunk.section,
-                chunk.text,
-                chunk.chunk_id,
-                chunk.effective_from,
-                chunk.effective_to,
-            )
-        )
-        quoted = _join_quotes([c.text for c in chosen if c.passage_rank == rank]) + f"[{n}]"
-        if chunk.doc_id == previous_doc:
-            # A second passage of the same document continues its paragraph.
-            paragraphs[-1] = _join_quotes([paragraphs[-1], quoted])
-        else:
-            intro = wording.answer_intro[request.language].format(title=chunk.title)
-            paragraphs.append(intro + quoted)
-        previous_doc = chunk.doc_id
-    return Draft(
-        text=_localise("\n".join(paragraphs), request.language),
-        citations=citations,
-        grounded=True,
-        support=max(c.support for c in chosen),
+
+
+def citation_of(n: int, chunk: IndexedChunk) -> Citation:
+    return Citation(
+        n,
+        chunk.doc_id,
+        chunk.title,
+        chunk.section,
+        chunk.text,
+        chunk.chunk_id,
+        chunk.effective_from,
+        chunk.effective_to,
     )
 
 
@@ -459,20 +560,22 @@ def _on_topic(
     )
 
 
-def extractive_generator(
-    wording: ComposerWording,
-    weight: TermWeight,
-    similarity: Similarity,
-    min_support: float,
-    key_rarity: float = 0.5,
-    terms_of: TermsOf = content_terms,
-) -> Runnable[GenerationInput, Draft]:
-    """The embedded default generator, as a LangChain runnable."""
-    return RunnableLambda(
-        lambda request: compose(
-            request, wording, weight, similarity, min_support, key_rarity, terms_of
-        ),
-        name="extractive_composer",
+@generators.register("extractive")
+def extractive_composer(context: GeneratorContext) -> ExtractiveComposer:
+    """The embedded default generator."""
+    embedder = context.embedder
+
+    def similarity(question: str, texts: Sequence[str]) -> Sequence[float]:
+        scores: Sequence[float] = embedder.embed_passages(texts) @ embedder.embed_query(question)
+        return scores
+
+    return ExtractiveComposer(
+        ComposerWording.load(context.prompts_dir),
+        similarity,
+        context.min_answer_support,
+        AnswerLimits(context.answer_max_sentences, context.answer_max_chars),
+        context.key_term_rarity,
+        context.glossary,
     )
 
 

@@ -16,16 +16,23 @@ from pathlib import Path
 
 import yaml
 
+from assistant.errors import ConfigurationError
 from assistant.text import fold, tokenize
 
 
-class GlossaryError(ValueError):
+class GlossaryError(ConfigurationError):
     """The glossary file cannot be read; the message names the entry to fix."""
+
+
+Words = tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Glossary:
-    groups: tuple[tuple[str, ...], ...] = ()
+    groups: tuple[Words, ...] = ()
+    # Two sides of a boundary (境外 / 境内): an answer about one side does not answer a
+    # question about the other.
+    opposed_scopes: tuple[tuple[Words, Words], ...] = ()
 
     @classmethod
     def load(cls, path: Path) -> Glossary:
@@ -34,18 +41,13 @@ class Glossary:
             return cls()
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         entries = data.get("synonyms", []) if isinstance(data, dict) else None
-        if not isinstance(entries, list):
-            raise GlossaryError(f"{path}: expected a mapping with a list under 'synonyms'")
-        groups = []
-        for number, entry in enumerate(entries, start=1):
-            if not isinstance(entry, list) or len(entry) < 2 or not all(
-                isinstance(word, str) and word.strip() for word in entry
-            ):
-                raise GlossaryError(
-                    f"{path}: synonyms entry {number} must list two or more words, got {entry!r}"
-                )
-            groups.append(tuple(dict.fromkeys(fold(word.strip()) for word in entry)))
-        return cls(tuple(groups))
+        scopes = data.get("opposed_scopes", []) if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not isinstance(scopes, list):
+            raise GlossaryError(
+                f"{path}: expected a mapping with lists under 'synonyms' and 'opposed_scopes'"
+            )
+        groups = [_words(path, "synonyms", n, entry) for n, entry in enumerate(entries, 1)]
+        return cls(tuple(groups), tuple(_sides(path, n, pair) for n, pair in enumerate(scopes, 1)))
 
     def other_names(self, text: str) -> list[str]:
         """The names the text does not use for each thing it names, in glossary order."""
@@ -71,6 +73,27 @@ class Glossary:
             names = [name for name in names if not name.isascii()]
         extra = [t for name in names for t in tokenize(name) if t not in own]
         return [*tokens, *dict.fromkeys(extra)]
+
+
+def _words(path: Path, section: str, number: int, entry: object) -> Words:
+    if not isinstance(entry, list) or len(entry) < 2 or not all(
+        isinstance(word, str) and word.strip() for word in entry
+    ):
+        raise GlossaryError(
+            f"{path}: {section} entry {number} must list two or more words, got {entry!r}"
+        )
+    return tuple(dict.fromkeys(fold(word.strip()) for word in entry))
+
+
+def _sides(path: Path, number: int, pair: object) -> tuple[Words, Words]:
+    if not isinstance(pair, list) or len(pair) != 2 or not all(
+        isinstance(side, list) and side for side in pair
+    ):
+        raise GlossaryError(
+            f"{path}: opposed_scopes entry {number} must be two lists of words, got {pair!r}"
+        )
+    one, other = (tuple(fold(str(word).strip()) for word in side) for side in pair)
+    return one, other
 
 
 # The composer asks this of the same passages' sentences turn after turn.

@@ -1,32 +1,45 @@
 """The compliance guardrail: the policy in guardrails/*.yaml applied to every message and
 every reply draft.
 
-Input: personal data is masked first, then prompt injection is refused, requests for a person
-are handed off, and off-topic requests redirected. Output: a draft is read sentence by
-sentence; a sentence that promises returns, uses banned superlatives, states a figure its
-sources do not contain, or repeats staff-only text to a customer is removed; a reply about an
+Input, in the order input.yaml lists its rails: personal data is masked (always first), prompt
+injection is refused, requests for a person are handed off, and off-topic requests redirected.
+Output: a draft is read sentence by sentence, through the rails in the order output.yaml lists
+them; a sentence that promises returns, uses banned superlatives, states a figure its sources
+do not contain, or repeats staff-only text to a customer is removed; a reply about an
 investment product gets its risk level and warning; if nothing useful is left, the safe
 answer replaces it. Every verdict names the rule, its basis, and what was done.
+
+A policy is checked when it loads: an unknown family or rail, a missing language or a pattern
+that does not compile is a PolicyError naming the file and the rule, not a failure mid-reply.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from assistant.errors import ConfigurationError
 from assistant.pii import find_pii, mask
 from assistant.text import Language, detect_language, fold, to_simplified, tokenize
 
 Action = Literal["allow", "mask", "rewrite", "block", "handoff"]
 _SEVERITY: dict[str, int] = {"allow": 0, "mask": 1, "rewrite": 2, "handoff": 3, "block": 4}
+# Every user-facing text of a policy is written in each of these.
+_LANGUAGES: tuple[str, ...] = get_args(Language)
+_INPUT_RAILS = ("pii", "injection", "handoff", "off_topic")
+# The output families checked sentence by sentence; missing_disclosure reads the whole reply.
+_SENTENCE_FAMILIES = ("promised_return", "superlative", "untraceable_figure", "staff_content")
+_FAMILIES = (*_SENTENCE_FAMILIES, "missing_disclosure")
+_INPUT_FLAGS = re.IGNORECASE | re.DOTALL
+_OUTPUT_FLAGS = re.IGNORECASE
 
 
 class _Strict(BaseModel):
@@ -42,6 +55,7 @@ class PiiRule(_Strict):
 class PiiPolicy(_Strict):
     basis: str
     message: dict[str, str]
+    lead_in: str
     rules: list[PiiRule]
 
 
@@ -75,6 +89,7 @@ class HandoffRule(PatternRule):
 
 class InputPolicy(_Strict):
     version: int
+    rails: list[str]
     pii: PiiPolicy
     injection: InjectionPolicy
     handoff: HandoffRule
@@ -86,6 +101,7 @@ class Negation(_Strict):
     window_en: int
     zh: list[str]
     en: list[str]
+    not_negation: list[str]
     prohibition: str
 
 
@@ -108,33 +124,145 @@ class OutputRule(_Strict):
 
 class OutputPolicy(_Strict):
     version: int
+    rails: list[str]
     safe_answer: dict[str, str]
     allowed_figures: list[str]
     negation: Negation
     rules: list[OutputRule]
 
     def rule(self, family: str) -> OutputRule:
-        return next(r for r in self.rules if r.family == family)
+        return self._by_family[family]
+
+    @cached_property
+    def _by_family(self) -> dict[str, OutputRule]:
+        # Loading checked that every family has exactly one rule, so a lookup cannot miss.
+        return {r.family: r for r in self.rules}
 
 
-class PolicyError(ValueError):
-    """A guardrail policy file is missing or malformed; the message names the file."""
+class PolicyError(ConfigurationError):
+    """A guardrail policy file is missing or malformed; the message names the file, the rule
+    and what to fix."""
 
 
 def load_policy(directory: Path) -> tuple[InputPolicy, OutputPolicy]:
-    def read(name: str, model: type[BaseModel]) -> Any:
-        path = directory / name
-        try:
-            policy = model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except (OSError, yaml.YAMLError, ValueError) as error:
-            raise PolicyError(f"{path}: {error}") from None
-        return policy
+    return (
+        _read(directory / "input.yaml", InputPolicy, _input_problems),
+        _read(directory / "output.yaml", OutputPolicy, _output_problems),
+    )
 
-    return read("input.yaml", InputPolicy), read("output.yaml", OutputPolicy)
+
+_Policy = TypeVar("_Policy", InputPolicy, OutputPolicy)
+
+
+def _read(
+    path: Path, model: type[_Policy], problems: Callable[[_Policy], Iterator[str]]
+) -> _Policy:
+    try:
+        policy = model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValueError) as error:
+        raise PolicyError(f"{path}: {error}") from None
+    # The schema only knows shapes; what would otherwise fail mid-reply is refused here.
+    found = list(problems(policy))
+    if found:
+        raise PolicyError("\n".join(f"{path}: {problem}" for problem in found))
+    return policy
+
+
+def _input_problems(policy: InputPolicy) -> Iterator[str]:
+    yield from _rail_problems(policy.rails, _INPUT_RAILS)
+    if policy.rails and policy.rails[0] != "pii":
+        yield (
+            f"rails: the first rail is {policy.rails[0]}; put pii first, so that personal data "
+            "is masked before any other rail reads the message"
+        )
+    pii = policy.pii
+    yield from _untranslated("pii: message", pii.message)
+    yield from _uncompiled("pii: lead_in", pii.lead_in, re.IGNORECASE)
+    injection = policy.injection
+    yield from _untranslated(f"rule {injection.id}: message", injection.message)
+    for n, indicator in enumerate(injection.indicators, 1):
+        where = f"rule {injection.id}: indicator {n}"
+        yield from _uncompiled(where, indicator.pattern, _INPUT_FLAGS)
+    for rule in (policy.handoff, policy.off_topic):
+        yield from _untranslated(f"rule {rule.id}: message", rule.message)
+        yield from _uncompiled_all(f"rule {rule.id}: pattern", rule.patterns, _INPUT_FLAGS)
+    for kind, pattern in policy.handoff.kinds.items():
+        yield from _uncompiled(f"rule {policy.handoff.id}: kind {kind}", pattern, _INPUT_FLAGS)
+
+
+def _output_problems(policy: OutputPolicy) -> Iterator[str]:
+    yield from _rail_problems(policy.rails, _SENTENCE_FAMILIES)
+    yield from _untranslated("safe_answer", policy.safe_answer)
+    yield from _uncompiled("negation: prohibition", policy.negation.prohibition, _OUTPUT_FLAGS)
+    owner: dict[str, str] = {}
+    for rule in policy.rules:
+        if rule.family not in _FAMILIES:
+            yield (
+                f"rule {rule.id}: unknown family {rule.family!r}; use one of {', '.join(_FAMILIES)}"
+            )
+        elif rule.family in owner:
+            yield (
+                f"rule {rule.id}: family {rule.family} already has rule {owner[rule.family]}; "
+                "keep one rule per family"
+            )
+        owner.setdefault(rule.family, rule.id)
+        yield from _rule_problems(rule)
+    for family in _FAMILIES:
+        if family not in owner:
+            yield f"no rule has family {family}; add one (every family is required)"
+
+
+def _rule_problems(rule: OutputRule) -> Iterator[str]:
+    where = f"rule {rule.id}"
+    yield from _untranslated(f"{where}: message", rule.message)
+    yield from _uncompiled_all(f"{where}: pattern", rule.patterns, _OUTPUT_FLAGS)
+    yield from _uncompiled_all(f"{where}: topic", rule.topics, _OUTPUT_FLAGS)
+    if rule.mentions is not None:
+        yield from _uncompiled(f"{where}: mentions", rule.mentions, _OUTPUT_FLAGS)
+    for language, pattern in rule.required.items():
+        yield from _uncompiled(f"{where}: required {language}", pattern, _OUTPUT_FLAGS)
+    if rule.family == "missing_disclosure":
+        yield from _untranslated(f"{where}: disclosure", rule.disclosure)
+        yield from _untranslated(f"{where}: risk_level", rule.risk_level)
+        # A Traditional Chinese reply is folded to Simplified before the warning is looked for.
+        for language in ("zh-CN", "en"):
+            if language not in rule.required:
+                yield f"{where}: required has no {language} pattern; add required.{language}"
+
+
+def _rail_problems(rails: list[str], known: Sequence[str]) -> Iterator[str]:
+    """The rails are an order, not a switch: each known rail exactly once."""
+    for rail in dict.fromkeys(rails):
+        if rail not in known:
+            yield f"rails: unknown rail {rail!r}; the rails are {', '.join(known)}"
+        elif rails.count(rail) > 1:
+            yield f"rails: {rail} is listed {rails.count(rail)} times; list it once"
+    for rail in known:
+        if rail not in rails:
+            yield f"rails: {rail} is missing; list every rail once, in the order to check them"
+
+
+def _untranslated(where: str, messages: dict[str, str]) -> Iterator[str]:
+    for language in _LANGUAGES:
+        if not messages.get(language, "").strip():
+            yield f"{where} has no {language} text; add a {language} entry"
+
+
+def _uncompiled(where: str, pattern: str, flags: int) -> Iterator[str]:
+    try:
+        re.compile(pattern, flags)
+    except re.error as error:
+        yield f"{where} does not compile ({error})"
+
+
+def _uncompiled_all(where: str, patterns: list[str], flags: int) -> Iterator[str]:
+    """Patterns are numbered from 1, as a reader counts them in the file."""
+    for n, pattern in enumerate(patterns, 1):
+        yield from _uncompiled(f"{where} {n}", pattern, flags)
 
 
 @dataclass(frozen=True)
-class Finding:
+class Verdict:
     rule: str
     action: Action
     reason: str
@@ -155,27 +283,37 @@ class Finding:
 class GuardResult:
     action: Action
     text: str
-    findings: list[Finding] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
 
     @property
     def rules(self) -> list[str]:
-        return list(dict.fromkeys(f.rule for f in self.findings))
+        return list(dict.fromkeys(f.rule for f in self.verdicts))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "rules": self.rules,
             "text": self.text,
-            "findings": [f.as_dict() for f in self.findings],
+            "verdicts": [f.as_dict() for f in self.verdicts],
         }
+
+
+@dataclass
+class Screened(GuardResult):
+    """A message after the input rails: `text` is the masked message (what may be stored),
+    `searchable` the same without mask labels (what retrieval reads), and a hand-off's
+    `handoff_kind` says what it is recorded as."""
+
+    searchable: str = ""
+    handoff_kind: str | None = None
 
 
 def most_severe(actions: Iterable[Action]) -> Action:
     return max(actions, key=_SEVERITY.__getitem__, default="allow")
 
 
-def _worst(findings: Iterable[Finding]) -> Action:
-    return most_severe(f.action for f in findings)
+def _worst(verdicts: Iterable[Verdict]) -> Action:
+    return most_severe(f.action for f in verdicts)
 
 
 def _message(messages: dict[str, str], language: Language) -> str:
@@ -197,7 +335,7 @@ _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000:
 class InputGuard:
     def __init__(self, policy: InputPolicy) -> None:
         self.policy = policy
-        flags = re.IGNORECASE | re.DOTALL
+        flags = _INPUT_FLAGS
         self._indicators = [
             (i.weight, re.compile(i.pattern, flags)) for i in policy.injection.indicators
         ]
@@ -207,14 +345,23 @@ class InputGuard:
             kind: re.compile(p, flags) for kind, p in policy.handoff.kinds.items()
         }
         self._pii_kinds = [r.validator for r in policy.pii.rules]
-        self._pii_rules = {r.validator: r for r in policy.pii.rules}
+        self._pii_rules: dict[str, PiiRule] = {r.validator: r for r in policy.pii.rules}
+        self._masks_with_lead_in = [
+            re.compile(policy.pii.lead_in + re.escape(r.mask), re.IGNORECASE)
+            for r in policy.pii.rules
+        ]
+        self._screens: dict[str, Callable[[str, Language], Verdict | None]] = {
+            "injection": self._injection,
+            "handoff": partial(self._first_hit, policy.handoff, self._handoff),
+            "off_topic": partial(self._first_hit, policy.off_topic, self._off_topic),
+        }
 
     def without_masks(self, text: str) -> str:
         """The masked message with the mask labels removed, so that "[银行卡号]" does not
         steer retrieval towards card documents; a lead-in that only introduced the data
         ("我的手机号是", "my phone number is") goes with it."""
-        for rule in self.policy.pii.rules:
-            text = re.sub(_PII_LEAD_IN + re.escape(rule.mask), " ", text, flags=re.IGNORECASE)
+        for pattern in self._masks_with_lead_in:
+            text = pattern.sub(" ", text)
         return " ".join(text.split())
 
     def handoff_kind(self, request: str) -> str:
@@ -228,49 +375,59 @@ class InputGuard:
     def injection_score(self, text: str) -> int:
         return sum(weight for weight, pattern in self._indicators if pattern.search(text))
 
-    def inspect(self, message: str, language: Language | None = None) -> GuardResult:
+    def inspect(self, message: str, language: Language | None = None) -> Screened:
+        """The rails in the policy's order. pii is the one rail that changes the message, and
+        loading put it first, so every other rail reads the masked text; the first of those
+        that matches decides (a refusal or a hand-off) and ends the screening."""
         language = language or detect_language(message)
         text = message
-        findings: list[Finding] = []
+        verdicts: list[Verdict] = []
+        for rail in self.policy.rails:
+            if rail == "pii":
+                text, verdicts = self._mask(text, language)
+                continue
+            finding = self._screens[rail](text.translate(_HALF_WIDTH), language)
+            if finding:
+                return self._screened(finding.action, text, [*verdicts, finding])
+        return self._screened(_worst(verdicts), text, verdicts)
+
+    def _screened(self, action: Action, text: str, verdicts: list[Verdict]) -> Screened:
+        kind = None
+        if action == "handoff":
+            kind = self.handoff_kind(" ".join(v.excerpt for v in verdicts))
+        return Screened(action, text, verdicts, self.without_masks(text), kind)
+
+    def _mask(self, message: str, language: Language) -> tuple[str, list[Verdict]]:
+        """The message with its personal data masked, and one finding per kind masked."""
         matches = find_pii(message.translate(_HALF_WIDTH), self._pii_kinds)
-        if matches:
-            labels = {kind: rule.mask for kind, rule in self._pii_rules.items()}
-            text = mask(message, matches, labels)
-            for kind in dict.fromkeys(m.kind for m in matches):
-                findings.append(
-                    Finding(
-                        self._pii_rules[kind].id,
-                        "mask",
-                        _message(self.policy.pii.message, language),
-                        self.policy.pii.basis,
-                    )
-                )
+        if not matches:
+            return message, []
+        pii = self.policy.pii
+        labels = {kind: rule.mask for kind, rule in self._pii_rules.items()}
+        verdicts = [
+            Verdict(self._pii_rules[kind].id, "mask", _message(pii.message, language), pii.basis)
+            for kind in dict.fromkeys(m.kind for m in matches)
+        ]
+        return mask(message, matches, labels), verdicts
+
+    def _injection(self, folded: str, language: Language) -> Verdict | None:
         injection = self.policy.injection
-        folded = text.translate(_HALF_WIDTH)
-        if self.injection_score(folded) >= injection.threshold:
-            findings.append(
-                Finding(
-                    injection.id, "block", _message(injection.message, language), injection.basis
-                )
-            )
-            return GuardResult("block", text, findings)
-        for rule, patterns in (
-            (self.policy.handoff, self._handoff),
-            (self.policy.off_topic, self._off_topic),
-        ):
-            hit = next((m for p in patterns if (m := p.search(folded))), None)
-            if hit:
-                findings.append(
-                    Finding(
-                        rule.id,
-                        rule.action,
-                        _message(rule.message, language),
-                        rule.basis,
-                        hit.group(),
-                    )
-                )
-                return GuardResult(rule.action, text, findings)
-        return GuardResult(_worst(findings), text, findings)
+        if self.injection_score(folded) < injection.threshold:
+            return None
+        return Verdict(
+            injection.id, injection.action, _message(injection.message, language), injection.basis
+        )
+
+    @staticmethod
+    def _first_hit(
+        rule: PatternRule, patterns: list[re.Pattern[str]], folded: str, language: Language
+    ) -> Verdict | None:
+        hit = next((m for p in patterns if (m := p.search(folded))), None)
+        if not hit:
+            return None
+        return Verdict(
+            rule.id, rule.action, _message(rule.message, language), rule.basis, hit.group()
+        )
 
 
 # --------------------------------------------------------------------------- output
@@ -281,16 +438,8 @@ _SEGMENT = re.compile(
     r".+?(?:[。！？!?；;]+|\.(?=\s+[A-Z\u4e00-\u9fff]|\s*$)|\n|$)(?:\[\d+\])*\s*", re.DOTALL
 )
 _MARKER = re.compile(r"\[\d+\]")
-# "我的手机号是" / "my phone number is" before a masked value.
-_PII_LEAD_IN = (
-    r"(?:(?:我|本人)?的?(?:手机号码?|手机|电话号?码?|联系电话|身份证号?码?|证件号码?|银行?卡号|"
-    r"卡号|邮箱地址|邮箱|電話號?碼?|手機號?碼?|身份證號?碼?|卡號|郵箱)\s*(?:是|为|為|:|：)?\s*"
-    r"|(?:my\s+)?(?:mobile|phone|telephone|id|card|e-?mail)(?:\s+(?:number|no\.?|address))?"
-    r"\s*(?:is|:)?\s*)?"
-)
 _NON_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
 _PHRASE = 6
-_NOT_NEGATION = ("不仅", "不但", "不只", "不光", "不单")
 _CLAUSE = re.compile(r"[，；;。！？!?\n]|,(?!\d)")
 # A number, with a currency before it or a unit after it. Digits glued to Latin letters
 # (R2, C3, T+1) are names, not figures.
@@ -519,7 +668,7 @@ class KnowledgeView:
 class OutputGuard:
     def __init__(self, policy: OutputPolicy) -> None:
         self.policy = policy
-        flags = re.IGNORECASE
+        flags = _OUTPUT_FLAGS
         self._claims = {
             family: [re.compile(p, flags) for p in policy.rule(family).patterns]
             for family in ("promised_return", "superlative")
@@ -528,6 +677,7 @@ class OutputGuard:
         self._mentions = re.compile(disclosure.mentions or r"(?!)", flags)
         self._required = {lang: re.compile(p, flags) for lang, p in disclosure.required.items()}
         self._prohibition = re.compile(policy.negation.prohibition, flags)
+        self._allowed_figures = set(policy.allowed_figures)
 
     @cached_property
     def _negators_en(self) -> re.Pattern[str]:
@@ -545,7 +695,7 @@ class OutputGuard:
             inside = " ".join(match.group().split()[1:])  # "returns are NOT guaranteed"
             return bool(self._negators_en.search(before) or self._negators_en.search(inside))
         before = sentence[max(0, match.start() - negation.window_zh) : match.start()]
-        for word in _NOT_NEGATION:
+        for word in negation.not_negation:
             before = before.replace(word, "")
         return any(word in before for word in negation.zh)
 
@@ -560,21 +710,33 @@ class OutputGuard:
     def review_sentence(
         self, sentence: str, source_figures: SourceFigures, role: str, view: KnowledgeView | None
     ) -> list[tuple[OutputRule, str]]:
-        """The rules a single sentence breaks, each with the words that broke it."""
+        """The rules a single sentence breaks, each with the words that broke it, in the
+        order of the policy's rails."""
         broken: list[tuple[OutputRule, str]] = []
-        for family in ("promised_return", "superlative"):
-            words = self._claim(family, sentence)
+        for family in self.policy.rails:
+            words = self._breach(family, sentence, source_figures, role, view)
             if words:
                 broken.append((self.policy.rule(family), words))
-        untraceable = source_figures.untraceable(sentence, set(self.policy.allowed_figures))
-        if untraceable:
-            broken.append((self.policy.rule("untraceable_figure"), ", ".join(untraceable)))
-        if role == "customer" and view is not None:
-            rule = self.policy.rule("staff_content")
-            overlap = view.staff_overlap(sentence, rule.staff_terms or 2)
-            if overlap:
-                broken.append((rule, overlap))
         return broken
+
+    def _breach(
+        self,
+        family: str,
+        sentence: str,
+        source_figures: SourceFigures,
+        role: str,
+        view: KnowledgeView | None,
+    ) -> str | None:
+        """The words by which a sentence breaks the rule of one family, if it does."""
+        match family:
+            case "promised_return" | "superlative":
+                return self._claim(family, sentence)
+            case "untraceable_figure":
+                untraceable = source_figures.untraceable(sentence, self._allowed_figures)
+                return ", ".join(untraceable) or None
+            case "staff_content" if role == "customer" and view is not None:
+                return view.staff_overlap(sentence, self.policy.rule(family).staff_terms or 2)
+        return None
 
     def review_stream(
         self,
@@ -583,11 +745,11 @@ class OutputGuard:
         role: str,
         language: Language,
         view: KnowledgeView | None = None,
-        findings: list[Finding] | None = None,
+        verdicts: list[Verdict] | None = None,
     ) -> Iterator[str]:
         """Release a reply sentence by sentence, each only after it passed the rails; the
-        risk warning follows where one is owed. Findings are appended to `findings`."""
-        findings = findings if findings is not None else []
+        risk warning follows where one is owed. Verdicts are appended to `verdicts`."""
+        verdicts = verdicts if verdicts is not None else []
         source_figures = _figures_of(sources)
         released: list[str] = []
         buffer = ""
@@ -596,14 +758,14 @@ class OutputGuard:
             done = segments(buffer)
             # The last segment may still be growing; hold it until more text or the end.
             for sentence in done[:-1]:
-                if self._pass(sentence, source_figures, role, view, findings):
+                if self._pass(sentence, source_figures, role, view, verdicts):
                     released.append(sentence)
                     yield sentence
             buffer = done[-1] if done else ""
-        if buffer.strip() and self._pass(buffer, source_figures, role, view, findings):
+        if buffer.strip() and self._pass(buffer, source_figures, role, view, verdicts):
             released.append(buffer)
             yield buffer
-        disclosure = self._disclosure("".join(released), sources, language, findings)
+        disclosure = self._disclosure("".join(released), sources, language, verdicts)
         if disclosure:
             yield disclosure
 
@@ -613,13 +775,13 @@ class OutputGuard:
         source_figures: SourceFigures,
         role: str,
         view: KnowledgeView | None,
-        findings: list[Finding],
+        verdicts: list[Verdict],
     ) -> bool:
         broken = self.review_sentence(sentence, source_figures, role, view)
         language = detect_language(sentence)
         for rule, words in broken:
-            findings.append(
-                Finding(rule.id, rule.action, _message(rule.message, language), rule.basis, words)
+            verdicts.append(
+                Verdict(rule.id, rule.action, _message(rule.message, language), rule.basis, words)
             )
         return not broken
 
@@ -628,7 +790,7 @@ class OutputGuard:
         reply: str,
         sources: Sequence[SourceDocument],
         language: Language,
-        findings: list[Finding],
+        verdicts: list[Verdict],
     ) -> str | None:
         rule = self.policy.rule("missing_disclosure")
         investments = [
@@ -648,7 +810,7 @@ class OutputGuard:
             if levels and not level_named
             else ""
         )
-        findings.append(Finding(rule.id, rule.action, _message(rule.message, language), rule.basis))
+        verdicts.append(Verdict(rule.id, rule.action, _message(rule.message, language), rule.basis))
         text = _message(rule.disclosure, language).format(risk=risk)
         if warned:  # only the risk level was missing
             text = risk.strip()
@@ -667,17 +829,17 @@ class OutputGuard:
     ) -> GuardResult:
         """Check a whole draft: what streaming would release, as one text."""
         language = language or detect_language(draft)
-        findings: list[Finding] = []
+        verdicts: list[Verdict] = []
         source_figures = _figures_of(sources)
         body = "".join(
-            s for s in segments(draft) if self._pass(s, source_figures, role, view, findings)
+            s for s in segments(draft) if self._pass(s, source_figures, role, view, verdicts)
         ).strip()
-        if findings and says_nothing(body):
-            return GuardResult("block", self.safe_answer(language), findings)
-        disclosure = self._disclosure(body, sources, language, findings)
-        if not findings:
+        if verdicts and says_nothing(body):
+            return GuardResult("block", self.safe_answer(language), verdicts)
+        disclosure = self._disclosure(body, sources, language, verdicts)
+        if not verdicts:
             return GuardResult("allow", draft, [])
-        return GuardResult(_worst(findings), body + (disclosure or ""), findings)
+        return GuardResult(_worst(verdicts), body + (disclosure or ""), verdicts)
 
 
 def says_nothing(reply: str) -> bool:

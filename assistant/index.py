@@ -23,35 +23,48 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import chromadb
 import numpy as np
 
 from assistant.chunking import chunk_document, embedding_text
 from assistant.documents import Document, DocumentMeta
-from assistant.embeddings import ChromaEmbeddings, Embedder
+from assistant.embeddings import Embedder
+from assistant.errors import Unavailable
 from assistant.keyword import BM25
-from assistant.roles import Audience
 from assistant.spelling import Speller
 from assistant.text import TOKENIZER_VERSION, tokenize
+from assistant.vectorstore import (
+    OPEN_END,
+    OPEN_START,
+    EmbeddedChroma,
+    PassageFilter,
+    PassageMeta,
+    VectorStore,
+    VectorStoreFactory,
+    day_number,
+)
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "passages"
-_OPEN_START = 0
-_OPEN_END = 99_991_231
+# Passages embedded and stored per batch while a generation is built.
+_BATCH = 1000
+# Indexes built before the manifest named a part were built with these.
+_BEFORE_MANIFEST = {"vector_store": "chroma"}
 
 
-class IndexNotBuilt(RuntimeError):
+class IndexNotBuilt(Unavailable):
     """Nothing has been ingested into this index yet."""
+
+    code = "index_not_built"
 
 
 class IndexMismatch(IndexNotBuilt):
     """The index was built with another embedding model than the settings name."""
+
+    code = "index_mismatch"
 
 
 @dataclass(frozen=True)
@@ -95,21 +108,10 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed)
 
 
-def _day_number(value: str | date | None, default: int) -> int:
-    if value is None:
-        return default
-    return int(str(value).replace("-", ""))
-
-
-def chroma_client(path: Path) -> chromadb.api.ClientAPI:
-    settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
-
-
 class Snapshot:
     """One generation of the index, loaded for reading."""
 
-    def __init__(self, directory: Path, generation: str, embedder: Embedder) -> None:
+    def __init__(self, directory: Path, generation: str, vectors: VectorStoreFactory) -> None:
         self.directory = directory
         self.generation = generation
         self.chunks = [
@@ -125,51 +127,42 @@ class Snapshot:
         self.position = {chunk.chunk_id: i for i, chunk in enumerate(self.chunks)}
         self.bm25 = BM25([chunk.tokens for chunk in self.chunks])
         self._audience = np.array([chunk.audience for chunk in self.chunks], dtype=object)
-        self._starts = np.array(
-            [_day_number(c.effective_from, _OPEN_START) for c in self.chunks], dtype=np.int64
-        )
-        self._ends = np.array(
-            [_day_number(c.effective_to, _OPEN_END) for c in self.chunks], dtype=np.int64
-        )
-        self._client = chroma_client(directory / "chroma")
-        self.collection = self._client.get_collection(
-            COLLECTION, embedding_function=ChromaEmbeddings(embedder)
-        )
+        self._starts = np.array([passage_meta(c).effective_from for c in self.chunks])
+        self._ends = np.array([passage_meta(c).effective_to for c in self.chunks])
+        self._vector_store = vectors
 
     @cached_property
     def speller(self) -> Speller:
         """Corrects typing slips towards the words this generation's passages use."""
         return Speller(self.bm25.document_frequency())
 
+    @cached_property
+    def vectors(self) -> VectorStore:
+        """Opened on first use: a generation built for another store is never opened."""
+        return self._vector_store.open(self.directory)
+
     def close(self) -> None:
-        """Release Chroma's resources for this generation (it caches them per path)."""
-        self._client.close()
+        """Release the vector store's resources for this generation."""
+        if "vectors" in self.__dict__:
+            self.vectors.close()
 
-    def mask(self, audiences: Sequence[Audience], on: date) -> np.ndarray:
-        """Passages the reader may see on that day."""
-        day = _day_number(on, 0)
-        allowed = np.isin(self._audience, [str(a) for a in audiences])
-        return allowed & (self._starts <= day) & (self._ends >= day)
-
-    @staticmethod
-    def where(audiences: Sequence[Audience], on: date) -> dict[str, Any]:
-        """The same filter, as a Chroma metadata clause."""
-        day = _day_number(on, 0)
-        return {
-            "$and": [
-                {"audience": {"$in": [str(a) for a in audiences]}},
-                {"effective_from": {"$lte": day}},
-                {"effective_to": {"$gte": day}},
-            ]
-        }
+    def mask(self, where: PassageFilter) -> np.ndarray:
+        """Which passages, in order, the filter admits (for keyword search)."""
+        return where.mask(self._audience, self._starts, self._ends)
 
 
 class KnowledgeIndex:
     def __init__(
-        self, directory: Path, embedder: Embedder, chunk_size: int = 360, chunk_overlap: int = 1
+        self,
+        directory: Path,
+        embedder: Embedder,
+        vectors: VectorStoreFactory | None = None,
+        chunk_size: int = 360,
+        chunk_overlap: int = 1,
     ) -> None:
         self.directory = directory
         self.embedder = embedder
+        self.vectors = vectors or EmbeddedChroma(embedder)
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self._snapshot: Snapshot | None = None
@@ -188,20 +181,24 @@ class KnowledgeIndex:
             return None
 
     def manifest(self) -> dict[str, Any]:
-        """What an index must be rebuilt for when it changes: the embedding model and the
-        keyword tokenizer."""
-        return {"embedder": self.embedder.name, "tokenizer": TOKENIZER_VERSION}
+        """What an index must be rebuilt for when it changes: the embedding model, the
+        keyword tokenizer and the vector store."""
+        return {
+            "embedder": self.embedder.name,
+            "tokenizer": TOKENIZER_VERSION,
+            "vector_store": self.vectors.name,
+        }
 
     def snapshot(self) -> Snapshot:
         """The current generation, checked against the embedding model in use."""
         snapshot = self._current()
-        built_with = snapshot.manifest.get("embedder")
-        if built_with != self.embedder.name:
-            raise IndexMismatch(
-                f"the index at {self.directory} was built with embedding model {built_with!r} "
-                f"but the settings use {self.embedder.name!r}; run `assistant ingest --prune` "
-                "to rebuild it"
-            )
+        for part, wanted in self.manifest().items():
+            built_with = snapshot.manifest.get(part, _BEFORE_MANIFEST.get(part))
+            if part != "tokenizer" and built_with != wanted:
+                raise IndexMismatch(
+                    f"the index at {self.directory} was built with {part} {built_with!r} but "
+                    f"the settings use {wanted!r}; run `assistant ingest --prune` to rebuild it"
+                )
         return snapshot
 
     def _current(self) -> Snapshot:
@@ -213,7 +210,7 @@ class KnowledgeIndex:
             )
         if self._snapshot is None or self._snapshot.generation != generation:
             log.info("opening index generation %s", generation)
-            opened = Snapshot(self._generation_dir(generation), generation, self.embedder)
+            opened = Snapshot(self._generation_dir(generation), generation, self.vectors)
             if self._previous is not None:
                 self._previous.close()
             self._previous, self._snapshot = self._snapshot, opened
@@ -232,26 +229,9 @@ class KnowledgeIndex:
         with self._lock():
             old = self._current() if self.current_generation() else None
             # A new embedding model or tokenizer rebuilds every passage from its stored text.
-            stale = old is not None and old.manifest != self.manifest()
-            old_docs = old.documents if old else {}
+            stale = old is not None and {**_BEFORE_MANIFEST, **old.manifest} != self.manifest()
             incoming = {doc.meta.id: doc for doc in documents}
-            report = IngestReport()
-            kept: dict[str, DocumentRecord] = {}
-            for doc_id, record in old_docs.items():
-                if doc_id in incoming:
-                    continue
-                if prune and record.source not in keep_sources:
-                    report.removed.append(doc_id)
-                else:
-                    kept[doc_id] = record
-            for doc_id, doc in incoming.items():
-                previous = old_docs.get(doc_id)
-                if previous is None:
-                    report.added.append(doc_id)
-                elif previous.content_hash == doc.content_hash:
-                    report.unchanged.append(doc_id)
-                else:
-                    report.updated.append(doc_id)
+            report, kept = compare(old.documents if old else {}, incoming, prune, keep_sources)
             if old is not None and not report.changed and not stale:
                 report.chunks_total = len(old.chunks)
                 report.generation = old.generation
@@ -293,31 +273,23 @@ class KnowledgeIndex:
         generation = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         target = self._generation_dir(generation)
         target.mkdir(parents=True)
-        client = chroma_client(target / "chroma")
-        collection = client.create_collection(
-            COLLECTION,
-            embedding_function=ChromaEmbeddings(self.embedder),
-            configuration={"hnsw": {"space": "cosine"}},
-        )
-        batch = min(client.get_max_batch_size(), 1000)
+        store = self.vectors.create(target)
         done, total = 0, len(reused) + len(fresh)
-        for start in range(0, len(reused), batch):
-            part = reused[start : start + batch]
+        for start in range(0, len(reused), _BATCH):
+            part = reused[start : start + _BATCH]
             assert old is not None
-            stored = old.collection.get(ids=[c.chunk_id for c in part], include=["embeddings"])
-            by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
-            _add(collection, part, [by_id[c.chunk_id] for c in part])
+            _add(store, part, old.vectors.vectors([c.chunk_id for c in part]))
             done += len(part)
             if progress:
                 progress(done, total)
-        for start in range(0, len(fresh), batch):
-            part = fresh[start : start + batch]
+        for start in range(0, len(fresh), _BATCH):
+            part = fresh[start : start + _BATCH]
             texts = [embedding_text(c.title, c.section, c.text) for c in part]
-            _add(collection, part, self.embedder.embed_passages(texts))
+            _add(store, part, self.embedder.embed_passages(texts))
             done += len(part)
             if progress:
                 progress(done, total)
-        client.close()
+        store.close()
         chunks = sorted(reused + fresh, key=lambda c: (c.doc_id, c.ordinal))
         _write_atomically(
             target / "chunks.jsonl",
@@ -354,6 +326,34 @@ class KnowledgeIndex:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def compare(
+    indexed: dict[str, DocumentRecord],
+    incoming: dict[str, Document],
+    prune: bool,
+    keep_sources: frozenset[str],
+) -> tuple[IngestReport, dict[str, DocumentRecord]]:
+    """What an ingest changes: documents added, updated, unchanged and removed, and the
+    indexed documents it keeps as they are."""
+    report = IngestReport()
+    kept: dict[str, DocumentRecord] = {}
+    for doc_id, record in indexed.items():
+        if doc_id in incoming:
+            continue
+        if prune and record.source not in keep_sources:
+            report.removed.append(doc_id)
+        else:
+            kept[doc_id] = record
+    for doc_id, doc in incoming.items():
+        previous = indexed.get(doc_id)
+        if previous is None:
+            report.added.append(doc_id)
+        elif previous.content_hash == doc.content_hash:
+            report.unchanged.append(doc_id)
+        else:
+            report.updated.append(doc_id)
+    return report, kept
+
+
 def _index_chunks(document: Document, size: int, overlap: int) -> list[IndexedChunk]:
     meta: DocumentMeta = document.meta
     return [
@@ -380,22 +380,16 @@ def _retokenized(chunk: IndexedChunk) -> IndexedChunk:
     return replace(chunk, tokens=tuple(tokenize(f"{chunk.title} {chunk.section} {chunk.text}")))
 
 
-def _add(collection: Any, chunks: Sequence[IndexedChunk], embeddings: Any) -> None:
-    collection.add(
-        ids=[c.chunk_id for c in chunks],
-        embeddings=[np.asarray(e, dtype=np.float32) for e in embeddings],
-        documents=[c.text for c in chunks],
-        metadatas=[
-            {
-                "doc_id": c.doc_id,
-                "audience": c.audience,
-                "language": c.language,
-                "effective_from": _day_number(c.effective_from, _OPEN_START),
-                "effective_to": _day_number(c.effective_to, _OPEN_END),
-            }
-            for c in chunks
-        ],
+def passage_meta(chunk: IndexedChunk) -> PassageMeta:
+    return PassageMeta(
+        chunk.audience,
+        day_number(chunk.effective_from, OPEN_START),
+        day_number(chunk.effective_to, OPEN_END),
     )
+
+
+def _add(store: VectorStore, chunks: Sequence[IndexedChunk], vectors: np.ndarray) -> None:
+    store.add([c.chunk_id for c in chunks], vectors, [passage_meta(c) for c in chunks])
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -9,7 +9,7 @@ fail it). Pure functions; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -158,7 +158,7 @@ FINDERS: dict[str, Callable[[str], Iterator[Match]]] = {
 }
 
 
-def find_pii(text: str, kinds: list[str]) -> list[Match]:
+def find_pii(text: str, kinds: Sequence[str]) -> list[Match]:
     """Non-overlapping matches; earlier kinds in `kinds` win where two overlap."""
     taken: list[Match] = []
     for kind in kinds:
@@ -168,7 +168,7 @@ def find_pii(text: str, kinds: list[str]) -> list[Match]:
     return sorted(taken, key=lambda m: m.start)
 
 
-def mask(text: str, matches: list[Match], labels: dict[str, str]) -> str:
+def mask(text: str, matches: list[Match], labels: Mapping[str, str]) -> str:
     out, cursor = [], 0
     for match in matches:
         out.append(text[cursor : match.start])

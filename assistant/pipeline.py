@@ -1,87 +1,89 @@
-"""One conversational turn, as data flowing through the house (see DESIGN.md).
+"""One conversational turn, one pass through explicit stages (see README "How a turn works"):
 
-    request -> guard input -> retrieve -> generate -> guard output -> response
+    guard-in -> contextualize -> retrieve -> advise -> generate -> guard-out -> record
 
-Nothing reaches retrieval, a model or the log before the input guard has masked personal
-data; nothing reaches the user before the output guard has passed it.
+One index snapshot is taken when the turn begins and every stage reads that one, so a
+re-index in the middle of a turn cannot mix two generations. Nothing reaches retrieval, a
+model or the store before the input guard has masked personal data; nothing reaches the
+user before the output guard has passed it: the generator's answer, the suggestions and the
+hand-off reply alike. The whole answer and the stream are the same stages; the stream only
+releases each sentence as soon as the output rails passed it.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from langchain_core.runnables import Runnable
-
+from assistant.advisor import Advice, Advisor
 from assistant.conversation import contextualize
 from assistant.embeddings import Embedder
-from assistant.generation import Citation, Draft, GenerationInput
+from assistant.errors import InvalidRequest, NotFound
+from assistant.generation import (
+    Citation,
+    ComposerWording,
+    DraftStream,
+    GenerationInput,
+    Generator,
+    streamed,
+)
 from assistant.glossary import Glossary
 from assistant.guard import (
-    Finding,
+    Action,
     InputGuard,
     KnowledgeView,
     OutputGuard,
     OutputRule,
+    Screened,
     SourceDocument,
+    Verdict,
     most_severe,
     says_nothing,
-    segments,
 )
 from assistant.index import KnowledgeIndex, Snapshot
+from assistant.recommend import Profile
 from assistant.retrieval import Passage, search
 from assistant.roles import Role
 from assistant.settings import Settings
-from assistant.text import Language, detect_language
+from assistant.text import Language, detect_language, segments
+from assistant.turn import Handoff, Memory, NoMemory, TurnRequest, TurnResult
 
 log = logging.getLogger(__name__)
 
 
-class InvalidRequest(ValueError):
-    """The request cannot be answered as sent; the message says what to change."""
-
-
 @dataclass(frozen=True)
-class TurnRequest:
-    message: str
-    role: Role = Role.customer
-    session_id: str | None = None
-    # The session's earlier questions (masked), oldest first, to read a follow-up against.
-    history: tuple[str, ...] = ()
+class Reply:
+    """What goes to the output rails: the text as it is written, what it may cite, and the
+    documents its figures and claims are checked against."""
+
+    draft: DraftStream
+    sources: list[SourceDocument]
 
 
 @dataclass
-class TurnResult:
-    session_id: str
-    turn_id: str
-    answer: str
-    citations: list[Citation]
-    language: Language
-    grounded: bool
-    passages: list[Passage]
-    action: str = "allow"
-    findings: list[Finding] = field(default_factory=list)
-    elapsed_ms: float = 0.0
-    # The question as it may be stored: personal data masked.
-    question: str = ""
+class Turn:
+    """A turn in flight: what each stage learned, for the stages after it."""
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "answer": self.answer,
-            "citations": [c.as_dict() for c in self.citations],
-            "session_id": self.session_id,
-            "turn_id": self.turn_id,
-            "language": self.language,
-            "grounded": self.grounded,
-            "action": self.action,
-            "verdicts": [f.as_dict() for f in self.findings],
-            "elapsed_ms": round(self.elapsed_ms, 1),
-            "question": self.question,
-        }
+    request: TurnRequest
+    snapshot: Snapshot
+    language: Language
+    screened: Screened
+    session_id: str
+    turn_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.perf_counter)
+    passages: list[Passage] = field(default_factory=list)
+    advice: Advice | None = None
+    handoff: Handoff | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """The input guard refused the message or handed it to a person."""
+        return self.screened.action in ("block", "handoff")
 
 
 def source_documents(snapshot: Snapshot, citations: list[Citation]) -> list[SourceDocument]:
@@ -117,20 +119,13 @@ def knowledge_view(snapshot: Snapshot, rule: OutputRule) -> KnowledgeView:
     )
 
 
-@dataclass
-class _Prepared:
-    result: TurnResult
-    draft: Draft
-    sources: list[SourceDocument]
+def new_handoff_reference() -> str:
+    """H, the day, and six characters: short enough to read out on the phone."""
+    return "H" + time.strftime("%Y%m%d") + uuid.uuid4().hex[:6].upper()
 
-    def conclude(self, text: str, findings: list[Finding], action: str) -> TurnResult:
-        cited = set(map(int, re.findall(r"\[(\d+)\]", text)))
-        self.result.answer = text
-        self.result.citations = [c for c in self.draft.citations if c.n in cited]
-        self.result.grounded = self.draft.grounded and action != "block"
-        self.result.findings = self.result.findings + findings
-        self.result.action = most_severe([self.result.action, action])
-        return self.result
+
+def cited_numbers(text: str) -> set[int]:
+    return set(map(int, re.findall(r"\[(\d+)\]", text)))
 
 
 class Assistant:
@@ -139,19 +134,74 @@ class Assistant:
         settings: Settings,
         index: KnowledgeIndex,
         embedder: Embedder,
-        generator_for: Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]],
+        generator: Generator,
         input_guard: InputGuard,
         output_guard: OutputGuard,
+        advisor: Advisor,
+        wording: ComposerWording,
         glossary: Glossary | None = None,
+        memory: Memory | None = None,
     ) -> None:
         self.settings = settings
-        self.glossary = glossary or Glossary()
         self.index = index
         self.embedder = embedder
-        self._generator_for = generator_for
+        self.generator = generator
         self.input_guard = input_guard
         self.output_guard = output_guard
+        self.advisor = advisor
+        self.wording = wording
+        self.glossary = glossary or Glossary()
+        self.memory: Memory = memory or NoMemory()
         self._views: dict[str, KnowledgeView] = {}
+
+    def with_memory(self, memory: Memory) -> Assistant:
+        """The same assistant (models, index, guards shared), remembering its turns in
+        `memory`."""
+        remembering = copy.copy(self)
+        remembering.memory = memory
+        return remembering
+
+    # ------------------------------------------------------------------ the two entry points
+
+    def answer(self, request: TurnRequest) -> TurnResult:
+        """One whole turn; the reply is what streaming would have released."""
+        turn, reply = self._prepare(request)
+        text = "".join(reply.draft.pieces)
+        checked = self.output_guard.inspect(
+            text, reply.sources, str(request.role), turn.language, self.view(turn.snapshot)
+        )
+        return self._record(turn, reply, checked.text, checked.verdicts, checked.action)
+
+    def stream(self, request: TurnRequest) -> Iterator[str | TurnResult]:
+        """The same turn, released segment by segment, each only after the output rails
+        passed it; the last item is the whole TurnResult. Everything that can refuse the
+        turn (validation, the session's owner, an index not built) raises here, before the
+        first segment."""
+        return self._release(*self._prepare(request))
+
+    def _release(self, turn: Turn, reply: Reply) -> Iterator[str | TurnResult]:
+        request = turn.request
+        verdicts: list[Verdict] = []
+        released: list[str] = []
+        for segment in self.output_guard.review_stream(
+            reply.draft.pieces,
+            reply.sources,
+            str(request.role),
+            turn.language,
+            self.view(turn.snapshot),
+            verdicts,
+        ):
+            released.append(segment)
+            yield segment
+        text = "".join(released)
+        action = most_severe(f.action for f in verdicts)
+        if verdicts and says_nothing(text):
+            text = self.output_guard.safe_answer(turn.language)
+            action = "block"
+            yield text
+        yield self._record(turn, reply, text, verdicts, action)
+
+    # ------------------------------------------------------------------ stages
 
     def validate(self, request: TurnRequest) -> str:
         message = request.message.strip()
@@ -164,13 +214,55 @@ class Assistant:
             )
         return message
 
-    def search(self, query: str, role: Role, k: int | None = None) -> list[Passage]:
-        """The passages the role may read that best answer the query, typing slips corrected."""
-        return self._search(self.index.snapshot().speller.correct(query), role, k)
-
-    def _search(self, query: str, role: Role, k: int | None = None) -> list[Passage]:
-        return search(
+    def _prepare(self, request: TurnRequest) -> tuple[Turn, Reply]:
+        """Every stage before the output rails: guard-in, contextualize, retrieve, advise,
+        generate."""
+        message = self.validate(request)
+        session_id = self._session(request)
+        language = detect_language(message)
+        turn = Turn(
+            request,
             self.index.snapshot(),
+            language,
+            self.input_guard.inspect(message, language),
+            session_id,
+        )
+        if turn.stopped:
+            return turn, self._refusal(turn)
+        question = self._contextualize(turn)
+        turn.passages = self._retrieve(turn.snapshot, question, request.role)
+        if request.profile is not None:
+            goal = request.profile.goal or request.message
+            turn.advice = self._advise(turn.snapshot, request.profile, goal, language)
+        return turn, self._generate(turn, question)
+
+    def _session(self, request: TurnRequest) -> str:
+        """The session the turn belongs to: the caller's own, or a new one."""
+        if request.session_id is None:
+            return uuid.uuid4().hex
+        if self.memory.owner_of(request.session_id) not in (None, request.owner):
+            raise NotFound(f"no session {request.session_id} for this caller")
+        return request.session_id
+
+    def _contextualize(self, turn: Turn) -> str:
+        """The question to search and answer: masks out, a follow-up read against the
+        session's earlier questions, typing slips corrected."""
+        request = turn.request
+        history = request.history
+        if request.session_id and not history:
+            history = tuple(
+                self.memory.history(
+                    request.session_id, request.owner, self.settings.history_turns
+                )
+            )
+        question = contextualize(history, turn.screened.searchable, turn.language)
+        return turn.snapshot.speller.correct(question)
+
+    def _retrieve(
+        self, snapshot: Snapshot, query: str, role: Role, k: int | None = None
+    ) -> list[Passage]:
+        return search(
+            snapshot,
             self.embedder,
             query,
             role,
@@ -181,105 +273,119 @@ class Assistant:
             glossary=self.glossary,
         )
 
-    def view(self) -> KnowledgeView:
-        """The staff/public split of the index being served, built once per generation."""
-        snapshot = self.index.snapshot()
-        if snapshot.generation not in self._views:
-            rule = self.output_guard.policy.rule("staff_content")
-            self._views = {snapshot.generation: knowledge_view(snapshot, rule)}
-        return self._views[snapshot.generation]
-
-    def answer(self, request: TurnRequest) -> TurnResult:
-        """One whole turn; the reply is what streaming would have released."""
-        started = time.perf_counter()
-        prepared = self._prepare(request)
-        if isinstance(prepared, TurnResult):
-            return self._finish(prepared, request, started)
-        checked = self.output_guard.inspect(
-            prepared.draft.text,
-            prepared.sources,
-            str(request.role),
-            prepared.result.language,
-            self.view(),
-        )
-        return self._finish(
-            prepared.conclude(checked.text, checked.findings, checked.action), request, started
-        )
-
-    def stream(self, request: TurnRequest) -> Iterator[str | TurnResult]:
-        """The same turn, released segment by segment, each only after the output rails
-        passed it; the last item is the whole TurnResult."""
-        started = time.perf_counter()
-        prepared = self._prepare(request)
-        if isinstance(prepared, TurnResult):
-            yield prepared.answer
-            yield self._finish(prepared, request, started)
-            return
-        findings: list[Finding] = []
-        released: list[str] = []
-        for segment in self.output_guard.review_stream(
-            segments(prepared.draft.text),
-            prepared.sources,
-            str(request.role),
-            prepared.result.language,
-            self.view(),
-            findings,
-        ):
-            released.append(segment)
-            yield segment
-        text = "".join(released)
-        action = most_severe(f.action for f in findings)
-        if findings and says_nothing(text):
-            text = self.output_guard.safe_answer(prepared.result.language)
-            action = "block"
-            yield text
-        yield self._finish(prepared.conclude(text, findings, action), request, started)
-
-    def _prepare(self, request: TurnRequest) -> TurnResult | _Prepared:
-        """Everything before the output rails: a finished result when the input guard
-        stopped the turn, else the draft with what it cites."""
-        message = self.validate(request)
-        session_id = request.session_id or uuid.uuid4().hex
-        turn_id = uuid.uuid4().hex
-        language = detect_language(message)
-        screened = self.input_guard.inspect(message, language)
-        result = TurnResult(
-            session_id,
-            turn_id,
-            "",
-            [],
+    def _advise(
+        self, snapshot: Snapshot, profile: Profile, goal: str | None, language: Language
+    ) -> Advice:
+        return self.advisor.advise(
+            snapshot,
+            self.view(snapshot),
+            profile,
+            self.settings.today(),
+            goal,
+            lambda text: self._retrieve(snapshot, text, Role.customer, 50),
             language,
-            False,
-            [],
-            screened.action,
-            screened.findings,
-            question=screened.text,
         )
-        if screened.action in ("block", "handoff"):
-            result.answer = screened.findings[-1].reason
-            return result
-        question = contextualize(
-            request.history, self.input_guard.without_masks(screened.text), language
-        )
-        question = self.index.snapshot().speller.correct(question)
-        result.passages = self._search(question, request.role)
-        draft = self._generator_for(self.index).invoke(
-            GenerationInput(question=question, language=language, passages=result.passages)
-        )
-        sources = source_documents(self.index.snapshot(), draft.citations)
-        return _Prepared(result, draft, sources)
 
-    def _finish(self, result: TurnResult, request: TurnRequest, started: float) -> TurnResult:
-        result.elapsed_ms = (time.perf_counter() - started) * 1000
+    def _generate(self, turn: Turn, question: str) -> Reply:
+        """The generator's answer; when it declines and suggestions fit the customer, the
+        suggestions answer "what suits me?" instead."""
+        request = GenerationInput(
+            question, turn.language, turn.passages, turn.snapshot.bm25.idf
+        )
+        if turn.advice is None:
+            draft = self.generator.stream(request)
+            return Reply(draft, source_documents(turn.snapshot, draft.citations))
+        whole = self.generator.generate(request)
+        advice, profile = turn.advice, turn.request.profile
+        if whole.grounded or not advice.suggestions or profile is None:
+            return Reply(
+                streamed(whole, segments), source_documents(turn.snapshot, whole.citations)
+            )
+        text = self.advisor.reply(advice, profile, turn.language)
+        citations = [s.citation for s in advice.suggestions]
+        return Reply(
+            DraftStream(citations, True, iter(segments(text))),
+            [s.source for s in advice.suggestions],
+        )
+
+    def _refusal(self, turn: Turn) -> Reply:
+        """The input guard's own reply; a hand-off adds its reference and next steps. The
+        bank's approved wording is the source its figures are checked against."""
+        text = turn.screened.verdicts[-1].reason
+        wording = [text]
+        if turn.screened.action == "handoff":
+            turn.handoff = self._handoff(turn)
+            text = f"{text}\n{turn.handoff.next_steps}"
+            wording.append(turn.handoff.next_steps)
+        source = SourceDocument("bank-wording", "\n".join(wording), "public")
+        return Reply(DraftStream([], False, iter(segments(text))), [source])
+
+    def _handoff(self, turn: Turn) -> Handoff:
+        reference = new_handoff_reference()
+        template = self.wording.handoff_reference[turn.language]
+        kind = turn.screened.handoff_kind or self.input_guard.policy.handoff.default_kind
+        return Handoff(reference, kind, template.format(reference=reference))
+
+    def _record(
+        self, turn: Turn, reply: Reply, text: str, verdicts: list[Verdict], action: Action
+    ) -> TurnResult:
+        """The turn as released, remembered, and logged."""
+        cited = cited_numbers(text)
+        result = TurnResult(
+            session_id=turn.session_id,
+            turn_id=turn.turn_id,
+            answer=text,
+            citations=[c for c in reply.draft.citations if c.n in cited],
+            language=turn.language,
+            grounded=reply.draft.grounded and action != "block",
+            passages=turn.passages,
+            action=most_severe([turn.screened.action, action]),
+            verdicts=turn.screened.verdicts + verdicts,
+            elapsed_ms=(time.perf_counter() - turn.started) * 1000,
+            question=turn.screened.text,
+            generation=turn.snapshot.generation,
+            suggestions=turn.advice,
+            handoff=turn.handoff,
+        )
+        self.memory.record(result, turn.request)
+        self._log(result, turn.request)
+        return result
+
+    def _log(self, result: TurnResult, request: TurnRequest) -> None:
         log.info(
-            "turn %s session=%s role=%s lang=%s action=%s rules=%s citations=%s %.0fms",
+            "turn %s session=%s role=%s lang=%s action=%s rules=%s citations=%s gen=%s %.0fms",
             result.turn_id,
             result.session_id,
             request.role,
             result.language,
             result.action,
-            [f.rule for f in result.findings],
+            [f.rule for f in result.verdicts],
             [c.doc_id for c in result.citations],
+            result.generation,
             result.elapsed_ms,
         )
-        return result
+        if result.handoff is not None:
+            log.info("hand-off %s for turn %s", result.handoff.reference, result.turn_id)
+
+    # ------------------------------------------------------------------ reading the index
+
+    def search(self, query: str, role: Role, k: int | None = None) -> list[Passage]:
+        """The passages the role may read that best answer the query, typing slips corrected."""
+        snapshot = self.index.snapshot()
+        return self._retrieve(snapshot, snapshot.speller.correct(query), role, k)
+
+    def recommend(
+        self, profile: Profile, goal: str | None = None, language: Language = "zh-CN"
+    ) -> Advice:
+        """Suggestions for a profile, outside a conversation (the `recommend` command)."""
+        return self._advise(self.index.snapshot(), profile, goal or profile.goal, language)
+
+    def view(self, snapshot: Snapshot | None = None) -> KnowledgeView:
+        """The staff/public split of a generation (by default the one being served), built
+        once per generation."""
+        snapshot = snapshot or self.index.snapshot()
+        if snapshot.generation not in self._views:
+            rule = self.output_guard.policy.rule("staff_content")
+            self._views = {snapshot.generation: knowledge_view(snapshot, rule)}
+        return self._views[snapshot.generation]
+

@@ -4,30 +4,30 @@ The profile's tier comes from its assets under management, by the thresholds in 
 policy; every rule (tier, risk level, amount, age, qualified investors, elderly customers,
 effective dates) is a pure function over the product's front matter and the rules in the
 policy documents' front matter. A product is suggested only when no rule excludes it, and
-every exclusion says which rule and why.
+every exclusion says which rule and why. A rule reports its facts; the sentence that explains
+them, in the reader's language, comes from prompts/suitability.yaml.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date
+from pathlib import Path
+from string import Formatter
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.documents import RiskLevel, Tier
+from assistant.errors import ConfigurationError
 
 CustomerRisk = Literal["C1", "C2", "C3", "C4", "C5"]
 TIERS: tuple[Tier, ...] = ("mass", "gold", "platinum", "diamond", "private")
-TIER_NAMES = {
-    "mass": "大众客户",
-    "gold": "金卡客户",
-    "platinum": "白金客户",
-    "diamond": "钻石客户",
-    "private": "私人银行客户",
-}
+LANGUAGES = ("zh-CN", "zh-TW", "en")
+WORDING_FILE = "suitability.yaml"
 
 
 class Profile(BaseModel):
@@ -144,7 +144,23 @@ def is_investment(product: Product) -> bool:
     return product.risk_level is not None and _level(product.risk_level) > 1
 
 
-Rule = Callable[[Product, Profile, "Context"], str | None]
+@dataclass(frozen=True)
+class TierNames:
+    """Tiers a reason names, shown by their names in the reader's language."""
+
+    tiers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a rule fails, as facts: `text` names the reason in the wording file, and `facts`
+    fill its placeholders."""
+
+    text: str
+    facts: Mapping[str, object] = field(default_factory=dict)
+
+
+Rule = Callable[[Product, Profile, "Context"], Reason | None]
 
 
 @dataclass(frozen=True)
@@ -155,56 +171,61 @@ class Context:
     rules: SuitabilityRules
 
 
-def _in_effect(p: Product, _: Profile, c: Context) -> str | None:
-    if (p.effective_from and c.today < p.effective_from) or (
-        p.effective_to and c.today > p.effective_to
+def _in_effect(p: Product, _: Profile, c: Context) -> Reason | None:
+    if not (
+        (p.effective_from and c.today < p.effective_from)
+        or (p.effective_to and c.today > p.effective_to)
     ):
-        return f"不在有效期内（{p.effective_from or '—'} 至 {p.effective_to or '长期'}）"
-    return None
+        return None
+    if p.effective_from is None:
+        return Reason("effective_dates_no_start", {"effective_to": p.effective_to})
+    if p.effective_to is None:
+        return Reason("effective_dates_no_end", {"effective_from": p.effective_from})
+    dates = {"effective_from": p.effective_from, "effective_to": p.effective_to}
+    return Reason("effective_dates", dates)
 
 
-def _category(p: Product, _: Profile, c: Context) -> str | None:
-    if p.category not in c.rules.suggested_categories:
-        return f"{p.category or '该产品'}不属于储蓄投资类产品，不在建议范围内"
-    return None
+def _category(p: Product, _: Profile, c: Context) -> Reason | None:
+    if p.category in c.rules.suggested_categories:
+        return None
+    if not p.category:
+        return Reason("category_missing")
+    return Reason("category", {"category": p.category})
 
 
-def _tier(p: Product, _: Profile, c: Context) -> str | None:
+def _tier(p: Product, _: Profile, c: Context) -> Reason | None:
     if p.tiers and c.tier not in p.tiers:
-        allowed = "、".join(TIER_NAMES[t] for t in p.tiers if t in TIER_NAMES)
-        return f"客户层级为{TIER_NAMES[c.tier]}，该产品仅面向{allowed}"
+        return Reason("tier", {"tier": TierNames((c.tier,)), "allowed_tiers": TierNames(p.tiers)})
     return None
 
 
-def _assessment(p: Product, profile: Profile, c: Context) -> str | None:
+def _assessment(p: Product, profile: Profile, c: Context) -> Reason | None:
     if is_investment(p) and not c.assessment_valid:
-        state = (
-            "缺失" if profile.risk_level is None or profile.risk_assessed_on is None else "已过期"
-        )
-        months = c.rules.assessment_valid_months
-        return (
-            f"风险承受能力评估{state}，只能建议存款类产品；请先完成风险评估（有效期{months}个月）"
-        )
+        missing = profile.risk_level is None or profile.risk_assessed_on is None
+        text = "risk_assessment_missing" if missing else "risk_assessment_expired"
+        return Reason(text, {"valid_months": c.rules.assessment_valid_months})
     return None
 
 
-def _risk(p: Product, profile: Profile, _: Context) -> str | None:
+def _risk(p: Product, profile: Profile, _: Context) -> Reason | None:
     if p.risk_level and profile.risk_level and _level(p.risk_level) > _level(profile.risk_level):
-        return f"产品风险等级{p.risk_level}高于客户风险承受能力{profile.risk_level}"
+        levels = {"product_risk": p.risk_level, "customer_risk": profile.risk_level}
+        return Reason("risk_level", levels)
     return None
 
 
-def _amount(p: Product, profile: Profile, _: Context) -> str | None:
+def _amount(p: Product, profile: Profile, _: Context) -> Reason | None:
     if p.min_amount and profile.available_amount < p.min_amount:
-        return f"起购金额{p.min_amount:,.0f}元高于可投资金额{profile.available_amount:,.0f}元"
+        amounts = {"min_amount": p.min_amount, "available_amount": profile.available_amount}
+        return Reason("minimum_amount", amounts)
     return None
 
 
-def _age(p: Product, profile: Profile, _: Context) -> str | None:
+def _age(p: Product, profile: Profile, _: Context) -> Reason | None:
     if p.age_min is not None and profile.age < p.age_min:
-        return f"客户{profile.age}岁，低于产品最低年龄{p.age_min}岁"
+        return Reason("age_below_minimum", {"age": profile.age, "age_min": p.age_min})
     if p.age_max is not None and profile.age > p.age_max:
-        return f"客户{profile.age}岁，高于产品最高年龄{p.age_max}岁"
+        return Reason("age_above_maximum", {"age": profile.age, "age_max": p.age_max})
     return None
 
 
@@ -228,22 +249,22 @@ def commitment_months(term: str | None) -> float:
     return min(durations, default=0.0)
 
 
-def _horizon(p: Product, profile: Profile, c: Context) -> str | None:
-    if profile.horizon_months is None:
+def _horizon(p: Product, profile: Profile, c: Context) -> Reason | None:
+    planned = profile.horizon_months
+    if planned is None:
         return None
     needed = c.rules.long_horizon_categories.get(p.category or "")
-    if needed and profile.horizon_months < needed:
-        planned = profile.horizon_months
-        return f"该类资金长期封闭，仅适合{needed}个月以上的资金安排，客户计划{planned}个月"
+    if needed and planned < needed:
+        return Reason("horizon_long_term", {"needed_months": needed, "planned_months": planned})
     months = commitment_months(p.term)
-    if months > profile.horizon_months:
-        return f"资金至少占用约{months:.0f}个月，长于客户计划的{profile.horizon_months}个月"
+    if months > planned:
+        return Reason("horizon_commitment", {"months": months, "planned_months": planned})
     return None
 
 
-def _qualified(p: Product, profile: Profile, _: Context) -> str | None:
+def _qualified(p: Product, profile: Profile, _: Context) -> Reason | None:
     if p.qualified_investor_only and not profile.qualified_investor:
-        return "仅限合格投资者，客户未经合格投资者认定"
+        return Reason("qualified_investor")
     return None
 
 
@@ -261,21 +282,138 @@ EXCLUSIONS: tuple[tuple[str, Rule], ...] = (
 )
 
 
-def handoff_reason(p: Product, profile: Profile, rules: SuitabilityRules) -> str | None:
+def handoff_reason(p: Product, profile: Profile, rules: SuitabilityRules) -> Reason | None:
     """Suitable, but not to be sold through chat: the sale needs a branch and 双录."""
     if not p.risk_level:
         return None
     level = _level(p.risk_level)
     if level >= _level(rules.dual_recording_from):
-        return f"{p.risk_level}产品须到网点办理并双录，请转理财经理"
+        return Reason("dual_recording", {"risk_level": p.risk_level})
     if profile.age >= rules.elderly_age and level >= _level(rules.elderly_dual_recording_from):
-        return f"客户{profile.age}岁，购买{p.risk_level}产品须到网点办理并双录，请转理财经理"
+        return Reason("dual_recording_elderly", {"age": profile.age, "risk_level": p.risk_level})
     return None
 
 
+class WordingInvalid(ConfigurationError):
+    """prompts/suitability.yaml lacks a text, or a text uses a placeholder code never fills."""
+
+
+_DAY = date(2026, 1, 1)
+# Every reason the rules give, with a value of the type code fills into each placeholder: the
+# texts are tried on these when loaded, so a bad placeholder fails there, not mid-conversation.
+_REASON_FACTS: dict[str, dict[str, object]] = {
+    "effective_dates": {"effective_from": _DAY, "effective_to": _DAY},
+    "effective_dates_no_start": {"effective_to": _DAY},
+    "effective_dates_no_end": {"effective_from": _DAY},
+    "category": {"category": "mortgage"},
+    "category_missing": {},
+    "tier": {"tier": "Gold", "allowed_tiers": "Platinum, Diamond"},
+    "risk_assessment_missing": {"valid_months": 12},
+    "risk_assessment_expired": {"valid_months": 12},
+    "risk_level": {"product_risk": "R4", "customer_risk": "C3"},
+    "qualified_investor": {},
+    "minimum_amount": {"min_amount": 1000.0, "available_amount": 1000.0},
+    "age_below_minimum": {"age": 16, "age_min": 18},
+    "age_above_maximum": {"age": 60, "age_max": 55},
+    "horizon_long_term": {"needed_months": 60, "planned_months": 12},
+    "horizon_commitment": {"months": 36.0, "planned_months": 12},
+    "dual_recording": {"risk_level": "R4"},
+    "dual_recording_elderly": {"age": 70, "risk_level": "R3"},
+}
+
+
+@dataclass(frozen=True)
+class SuitabilityWording:
+    """What a teller or customer reads about suitability, per language: tier names and the
+    reasons behind exclusions and hand-offs, as the content team keeps them."""
+
+    tiers: Mapping[str, Mapping[str, str]]
+    list_separator: Mapping[str, str]
+    reasons: Mapping[str, Mapping[str, str]]
+
+    @classmethod
+    def load(cls, prompts_dir: Path) -> SuitabilityWording:
+        path = prompts_dir / WORDING_FILE
+        data = _read_yaml(path)
+        return cls(
+            tiers={tier: _texts(path, data, f"tiers.{tier}", {}) for tier in TIERS},
+            list_separator=_texts(path, data, "list_separator", {}),
+            reasons={
+                key: _texts(path, data, f"reasons.{key}", facts)
+                for key, facts in _REASON_FACTS.items()
+            },
+        )
+
+    def tier_name(self, tier: str, language: str) -> str:
+        return self.tiers[tier][_known(language)]
+
+    def reason(self, finding: Reason, language: str) -> str:
+        values = {name: self._shown(value, language) for name, value in finding.facts.items()}
+        return self.reasons[finding.text][_known(language)].format(**values)
+
+    def _shown(self, value: object, language: str) -> object:
+        if isinstance(value, TierNames):
+            names = (self.tier_name(tier, language) for tier in value.tiers)
+            return self.list_separator[language].join(names)
+        return value
+
+
+def _known(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    return language
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise WordingInvalid(f"{path}: cannot be read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise WordingInvalid(f"{path}: not valid YAML ({error})") from None
+
+
+def _texts(path: Path, data: Any, key: str, facts: Mapping[str, object]) -> dict[str, str]:
+    """The entry at the dotted key: a text in each language, each using only known facts."""
+    entry = data
+    for part in key.split("."):
+        entry = entry.get(part) if isinstance(entry, dict) else None
+    if not isinstance(entry, dict):
+        raise WordingInvalid(f"{path}: {key} is missing; give it a text in {', '.join(LANGUAGES)}")
+    for language in LANGUAGES:
+        text = entry.get(language)
+        if not isinstance(text, str) or not text.strip():
+            raise WordingInvalid(f"{path}: {key}.{language} is missing; write the {language} text")
+        _check_placeholders(path, f"{key}.{language}", text, facts)
+    return {language: entry[language] for language in LANGUAGES}
+
+
+def _check_placeholders(path: Path, key: str, text: str, facts: Mapping[str, object]) -> None:
+    allowed = ", ".join(f"{{{name}}}" for name in facts) or "none"
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+        if unknown := sorted(names - facts.keys()):
+            raise WordingInvalid(
+                f"{path}: {key} uses the unknown placeholder {{{unknown[0]}}}; its placeholders: "
+                f"{allowed} (write a literal brace as {{{{ or }}}})"
+            )
+        # So does a format that does not suit the value's type, such as {age:%Y}.
+        text.format(**facts)
+    except (LookupError, ValueError, TypeError) as error:
+        raise WordingInvalid(
+            f"{path}: {key} is not a valid text ({error}); its placeholders: {allowed}"
+        ) from None
+
+
 def decide(
-    products: Iterable[Product], profile: Profile, today: date, rules: SuitabilityRules
+    products: Iterable[Product],
+    profile: Profile,
+    today: date,
+    rules: SuitabilityRules,
+    wording: SuitabilityWording,
+    language: str = "zh-CN",
 ) -> Decision:
+    """Which products suit the customer; every reason given reads in `language`."""
     tier = tier_for(profile.aum, rules.tier_thresholds)
     valid = assessment_valid(profile, today, rules.assessment_valid_months)
     context = Context(tier, today, valid, rules)
@@ -285,22 +423,24 @@ def decide(
     for product in products:
         failure = next(
             (
-                (name, reason)
+                (name, finding)
                 for name, rule in EXCLUSIONS
-                if (reason := rule(product, profile, context))
+                if (finding := rule(product, profile, context))
             ),
             None,
         )
         if failure:
-            excluded.append(Exclusion(product.id, *failure))
-        elif reason := handoff_reason(product, profile, rules):
+            name, finding = failure
+            excluded.append(Exclusion(product.id, name, wording.reason(finding, language)))
+        elif finding := handoff_reason(product, profile, rules):
+            reason = wording.reason(finding, language)
             handoff.append(Exclusion(product.id, "dual_recording", reason))
         else:
             eligible.append(product)
     return Decision(tier, valid, eligible, handoff, excluded)
 
 
-class RulesMissing(ValueError):
+class RulesMissing(ConfigurationError):
     """The policy documents do not state a rule the suggestion engine needs."""
 
 

@@ -11,6 +11,7 @@ from assistant.glossary import Glossary
 from assistant.index import IndexedChunk, Snapshot
 from assistant.roles import Role, audiences_for
 from assistant.text import to_simplified
+from assistant.vectorstore import PassageFilter
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,12 @@ def search(
 ) -> list[Passage]:
     """The best `k` passages that `role` may read on day `on`, best first; keyword search
     also looks for the glossary's other names of what the query names."""
-    audiences = audiences_for(role)
+    where = PassageFilter(tuple(str(a) for a in audiences_for(role)), on)
     keyword_positions = snapshot.bm25.top(
-        (glossary or Glossary()).keyword_terms(query), pool, snapshot.mask(audiences, on)
+        (glossary or Glossary()).keyword_terms(query), pool, snapshot.mask(where)
     )
     keyword_ids = [snapshot.chunks[i].chunk_id for i in keyword_positions]
-    dense_ids = _dense(snapshot, embedder, query, pool, snapshot.where(audiences, on))
+    dense_ids = _dense(snapshot, embedder, query, pool, where)
     fused = reciprocal_rank_fusion([keyword_ids, dense_ids], rrf_k)
     best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
     return [
@@ -82,19 +83,14 @@ def search(
 
 
 def _dense(
-    snapshot: Snapshot, embedder: Embedder, query: str, pool: int, where: dict[str, object]
+    snapshot: Snapshot, embedder: Embedder, query: str, pool: int, where: PassageFilter
 ) -> list[str]:
     if not snapshot.chunks:
         return []
     # The knowledge base is written in Simplified Chinese; a Traditional question meets it
     # best in the same script.
-    result = snapshot.collection.query(
-        query_embeddings=[embedder.embed_query(to_simplified(query))],
-        n_results=min(pool, len(snapshot.chunks)),
-        where=where,
-        include=[],
-    )
-    return list(result["ids"][0])
+    vector = embedder.embed_query(to_simplified(query))
+    return snapshot.vectors.query(vector, min(pool, len(snapshot.chunks)), where)
 
 
 def _rank_of(item: str, ranking: list[str]) -> int | None:

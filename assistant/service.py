@@ -1,5 +1,6 @@
 """Wiring: build the assistant and its index from the settings. The faces (CLI, HTTP,
-console) all start here, so they answer the same question the same way."""
+console) all start here, so they answer the same question the same way. Each seam's
+implementation is chosen by name from its registry; plugins register theirs first."""
 
 from __future__ import annotations
 
@@ -7,62 +8,63 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from langchain_core.runnables import Runnable
-
+from assistant.advisor import Advisor
 from assistant.documents import LoadReport, PlainFileDefaults, load_documents
 from assistant.embeddings import load_embedder
-from assistant.generation import ComposerWording, Draft, GenerationInput, extractive_generator
+from assistant.generation import ComposerWording, GeneratorContext, generators
 from assistant.glossary import Glossary
 from assistant.guard import InputGuard, OutputGuard, load_policy
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.pipeline import Assistant
+from assistant.recommend import SuitabilityWording
+from assistant.registry import load_plugins
 from assistant.settings import Settings
+from assistant.vectorstore import vector_stores
 
 log = logging.getLogger(__name__)
 
 
 def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIndex:
+    load_plugins(settings.plugins)
+    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
     return KnowledgeIndex(
         settings.index_dir(index_name),
-        load_embedder(settings.embedding_model, settings.embedding_threads),
+        embedder,
+        vector_stores.factory(settings.vector_store)(embedder),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
     )
-
-
-GeneratorFactory = Callable[[KnowledgeIndex], Runnable[GenerationInput, Draft]]
-
-
-def default_generator(settings: Settings, glossary: Glossary) -> GeneratorFactory:
-    wording = ComposerWording.load(settings.prompts_dir)
-
-    def for_index(index: KnowledgeIndex) -> Runnable[GenerationInput, Draft]:
-        def similarity(question: str, texts: Sequence[str]) -> Sequence[float]:
-            return index.embedder.embed_passages(texts) @ index.embedder.embed_query(question)
-
-        return extractive_generator(
-            wording,
-            index.snapshot().bm25.idf,
-            similarity,
-            settings.min_answer_support,
-            settings.key_term_rarity,
-            glossary.terms_of,
-        )
-
-    return for_index
 
 
 def build_assistant(settings: Settings, index_name: str | None = None) -> Assistant:
     index = open_index(settings, index_name)
     input_policy, output_policy = load_policy(settings.guardrails_dir)
     glossary = Glossary.load(settings.knowledge_dir / "glossary.yaml")
+    wording = ComposerWording.load(settings.prompts_dir)
+    output_guard = OutputGuard(output_policy)
+    context = GeneratorContext(
+        settings.prompts_dir,
+        index.embedder,
+        glossary,
+        settings.min_answer_support,
+        settings.key_term_rarity,
+        settings.answer_max_sentences,
+        settings.answer_max_chars,
+    )
     return Assistant(
         settings,
         index,
         index.embedder,
-        default_generator(settings, glossary),
+        generators.factory(settings.generator)(context),
         InputGuard(input_policy),
-        OutputGuard(output_policy),
+        output_guard,
+        Advisor(
+            output_guard,
+            SuitabilityWording.load(settings.prompts_dir),
+            wording,
+            settings.max_suggestions,
+        ),
+        wording,
         glossary,
     )
 

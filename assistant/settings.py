@@ -30,6 +30,15 @@ class Settings(BaseSettings):
         description="use-m3 | e5-small | minilm | st:/path/to/a/sentence-transformers/model",
     )
     embedding_threads: int = Field(2, ge=1, description="BLAS threads for the embedder.")
+    vector_store: str = Field("chroma", description="chroma | exact, or one a plugin registers.")
+    generator: str = Field(
+        "extractive", description="Who writes answers: extractive, or one a plugin registers."
+    )
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="Python modules imported at start-up; each registers its own generators, "
+        "embedders or vector stores.",
+    )
 
     chunk_size: int = Field(360, ge=80, description="Target chunk length in characters.")
     chunk_overlap: int = Field(1, ge=0, le=3, description="Sentences repeated between chunks.")
@@ -47,7 +56,13 @@ class Settings(BaseSettings):
         description="A question word at least this rare (its weight as a share of an unknown "
         "word's) names what is asked; the composer declines when no passage mentions it.",
     )
+    answer_max_sentences: int = Field(3, ge=1, description="Sentences a quoted answer holds.")
+    answer_max_chars: int = Field(420, ge=50, description="Length a quoted answer stays within.")
     max_message_chars: int = Field(2000, ge=10)
+    history_turns: int = Field(
+        3, ge=0, description="Earlier questions of a session a follow-up is read against."
+    )
+    max_suggestions: int = Field(5, ge=1, description="Products suggested in one reply.")
 
     as_of: date | None = Field(
         None, description="Answer as of this day (effective dates); default: today."

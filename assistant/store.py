@@ -14,8 +14,8 @@ from sqlalchemy import ForeignKey, String, Text, create_engine, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-# Follow-up questions are read against this many earlier questions of the session.
-HISTORY_TURNS = 3
+from assistant.errors import NotFound
+from assistant.turn import TurnRequest, TurnResult
 
 
 class Base(DeclarativeBase):
@@ -98,10 +98,6 @@ class StoredTurn:
         }
 
 
-class NotFound(LookupError):
-    """No such session or turn for this caller."""
-
-
 class ConversationStore:
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url)
@@ -116,8 +112,8 @@ class ConversationStore:
             row = session.get(ConversationRow, session_id)
             return row.owner if row else None
 
-    def history(self, session_id: str, owner: str) -> list[str]:
-        """The session's latest earlier questions, oldest first; empty for a new session."""
+    def history(self, session_id: str, owner: str, turns: int) -> list[str]:
+        """The session's latest `turns` questions, oldest first; empty for a new session."""
         if self.owner_of(session_id) != owner:
             return []
         with Session(self.engine) as session:
@@ -125,27 +121,40 @@ class ConversationStore:
                 select(TurnRow.question)
                 .where(TurnRow.session_id == session_id)
                 .order_by(TurnRow.created_at.desc())
-                .limit(HISTORY_TURNS)
+                .limit(turns)
             ).all()
         return list(reversed(rows))
 
-    def record_turn(self, owner: str, turn: dict[str, Any], question: str, role: str) -> None:
+    def record(self, turn: TurnResult, request: TurnRequest) -> None:
+        """The turn, its session if new, and its hand-off, in one transaction."""
         with Session(self.engine) as session, session.begin():
-            if session.get(ConversationRow, turn["session_id"]) is None:
-                session.add(ConversationRow(id=turn["session_id"], owner=owner))
+            if session.get(ConversationRow, turn.session_id) is None:
+                session.add(ConversationRow(id=turn.session_id, owner=request.owner))
             session.add(
                 TurnRow(
-                    id=turn["turn_id"],
-                    session_id=turn["session_id"],
-                    role=role,
-                    language=turn["language"],
-                    question=question,
-                    answer=turn["answer"],
-                    citations=json.dumps(turn["citations"], ensure_ascii=False),
-                    action=turn["action"],
-                    rules=json.dumps([v["rule"] for v in turn["verdicts"]]),
+                    id=turn.turn_id,
+                    session_id=turn.session_id,
+                    role=str(request.role),
+                    language=turn.language,
+                    question=turn.question,
+                    answer=turn.answer,
+                    citations=json.dumps(
+                        [c.as_dict() for c in turn.citations], ensure_ascii=False
+                    ),
+                    action=turn.action,
+                    rules=json.dumps([f.rule for f in turn.verdicts]),
                 )
             )
+            if turn.handoff is not None:
+                session.flush()  # the turn row first: the hand-off refers to it
+                session.add(
+                    HandoffRow(
+                        id=turn.handoff.reference,
+                        turn_id=turn.turn_id,
+                        session_id=turn.session_id,
+                        kind=turn.handoff.kind,
+                    )
+                )
 
     def turns(self, session_id: str, owner: str | None) -> list[StoredTurn]:
         """The whole session; `owner=None` is an administrator reading any session."""
@@ -187,12 +196,6 @@ class ConversationStore:
         with Session(self.engine) as session:
             rows = session.scalars(select(FeedbackRow).where(FeedbackRow.turn_id == turn_id))
             return [(r.rating, r.comment) for r in rows]
-
-    def open_handoff(self, turn_id: str, session_id: str, kind: str) -> str:
-        reference = "H" + _now().strftime("%Y%m%d") + uuid.uuid4().hex[:6].upper()
-        with Session(self.engine) as session, session.begin():
-            session.add(HandoffRow(id=reference, turn_id=turn_id, session_id=session_id, kind=kind))
-        return reference
 
     def handoffs(self, session_id: str) -> list[dict[str, str]]:
         with Session(self.engine) as session:

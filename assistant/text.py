@@ -112,6 +112,19 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
+# A sentence ends at Chinese punctuation, or at a full stop before a capital ("No. 1" is
+# not an ending), and keeps its citation markers.
+_SEGMENT = re.compile(
+    r".+?(?:[。！？!?；;]+|\.(?=\s+[A-Z\u4e00-\u9fff]|\s*$)|\n|$)(?:\[\d+\])*\s*", re.DOTALL
+)
+
+
+def segments(text: str) -> list[str]:
+    """A reply's sentences with their citation markers attached ("…20万元。[1]"), in the
+    pieces that streaming releases and the output rails check one at a time."""
+    return [m.group() for m in _SEGMENT.finditer(text) if m.group().strip()]
+
+
 # Nouns that only complete a question word (什么时候 "when", 什么地方 "where"): they ask,
 # they do not name what is asked about.
 _QUESTION_NOUNS = frozenset({"时候", "地方", "东西"})

@@ -25,12 +25,13 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.evaluation import load_questions
 from assistant.generation import GenerationInput
-from assistant.pipeline import TurnRequest, source_documents
+from assistant.pipeline import source_documents
 from assistant.retrieval import Passage
 from assistant.roles import Role
 from assistant.service import build_assistant
 from assistant.settings import Settings
 from assistant.text import detect_language
+from assistant.turn import TurnRequest
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -57,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings(as_of=date(2026, 6, 1))
     assistant = build_assistant(settings)
-    view = assistant.view()  # built once per index generation, as in serving
+    snapshot = assistant.index.snapshot()
+    view = assistant.view(snapshot)  # built once per index generation, as in serving
     with (settings.evaldata_dir / "banking77" / "train.csv").open(encoding="utf-8") as handle:
         english = [r["text"] for r in csv.DictReader(handle)]
     golden = load_questions(settings.evals_dir / "golden.yaml")[: args.turns]
@@ -71,10 +73,10 @@ def main() -> None:
         role = Role(q["role"])
         passages: list[Passage] = assistant.search(q["question"], role)
         language = detect_language(q["question"])
-        draft = assistant._generator_for(assistant.index).invoke(
-            GenerationInput(question=q["question"], language=language, passages=passages)
+        draft = assistant.generator.generate(
+            GenerationInput(q["question"], language, passages, snapshot.bm25.idf)
         )
-        sources = source_documents(assistant.index.snapshot(), draft.citations)
+        sources = source_documents(snapshot, draft.citations)
         spent, _ = timed(
             assistant.output_guard.inspect, draft.text, sources, str(role), language, view
         )

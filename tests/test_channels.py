@@ -261,7 +261,7 @@ def test_a_second_reindex_while_one_runs_is_a_conflict(
     assistant: Assistant, settings: Settings
 ) -> None:
     app = create_app(settings.model_copy(update={"api_keys": KEYS}), assistant)
-    with TestClient(app) as client, app.state.ingest_lock:
+    with TestClient(app) as client, app.state.services.ingest_lock:
         busy = client.post(
             "/v1/admin/ingest", json={}, headers={"Authorization": "Bearer admin-key-0004"}
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.generation import (
+    AnswerLimits,
     Candidate,
     abbreviated,
     answers_amount,
@@ -18,9 +19,17 @@ from assistant.generation import (
     sentence_units,
     spelled_out,
 )
-from assistant.pipeline import Assistant, TurnRequest
+from assistant.glossary import Glossary
+from assistant.pipeline import Assistant
 from assistant.roles import Role
 from assistant.text import subject_terms
+from assistant.turn import TurnRequest
+from tests.conftest import ROOT
+
+# A short answer: three sentences within 420 characters (the default settings).
+LIMITS = AnswerLimits(sentences=3, chars=420)
+# The boundaries the bank's glossary names, read from knowledge/glossary.yaml.
+SCOPES = Glossary.load(ROOT / "knowledge" / "glossary.yaml").opposed_scopes
 
 
 def ask(assistant: Assistant, question: str, role: Role = Role.customer):  # type: ignore[no-untyped-def]
@@ -40,7 +49,7 @@ def test_a_list_stays_with_the_sentence_that_introduces_it() -> None:
 
 def test_selection_declines_below_the_support_floor() -> None:
     weak = [Candidate(0, 0, "无关的句子。", 0.2)]
-    assert select(weak, min_support=0.32) == []
+    assert select(weak, 0.32, LIMITS) == []
     strong = [
         Candidate(1, 0, "乙。", 0.9),
         Candidate(0, 3, "甲二。", 0.8),
@@ -48,7 +57,7 @@ def test_selection_declines_below_the_support_floor() -> None:
         Candidate(2, 0, "丙。", 0.5),
     ]
     # Runners-up within 85% of the best; the best source first, each source in its own order.
-    assert [c.text for c in select(strong, min_support=0.32)] == ["乙。", "甲一。", "甲二。"]
+    assert [c.text for c in select(strong, 0.32, LIMITS)] == ["乙。", "甲一。", "甲二。"]
 
 
 def test_an_answer_quotes_its_source_and_cites_it(assistant: Assistant) -> None:
@@ -144,13 +153,14 @@ def test_a_question_about_a_term_the_sheet_does_not_offer_is_not_answered_by_it(
 
 def test_an_answer_about_the_other_side_of_a_boundary_is_no_answer() -> None:
     domestic = "江澜借记卡（白金卡） 跨行ATM取款：境内跨行ATM取款不限次数，全部免收手续费。"
-    assert crosses_scope("借记卡在国外ATM取钱手续费多少", domestic)
-    assert crosses_scope("Can I use my credit card abroad?", "It works at domestic merchants.")
-    assert not crosses_scope("借记卡在境内ATM取钱手续费多少", domestic)
+    assert crosses_scope("借记卡在国外ATM取钱手续费多少", domestic, SCOPES)
+    abroad = "Can I use my credit card abroad?"
+    assert crosses_scope(abroad, "It works at domestic merchants.", SCOPES)
+    assert not crosses_scope("借记卡在境内ATM取钱手续费多少", domestic, SCOPES)
     # A sentence covering both sides answers either.
-    assert not crosses_scope("信用卡在国外能用吗", "可在境内外带有银联标识的商户消费。")
-    assert crosses_scope("信用卡年费多少", "借记卡免年费。")
-    assert not crosses_scope("信用卡和借记卡年费有什么区别", "借记卡免年费。")
+    assert not crosses_scope("信用卡在国外能用吗", "可在境内外带有银联标识的商户消费。", SCOPES)
+    assert crosses_scope("信用卡年费多少", "借记卡免年费。", SCOPES)
+    assert not crosses_scope("信用卡和借记卡年费有什么区别", "借记卡免年费。", SCOPES)
 
 
 @pytest.mark.parametrize(

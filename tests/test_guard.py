@@ -140,8 +140,8 @@ def test_injection_is_refused_with_the_reason_in_the_users_language(attack: str)
     assert result.action == "block"
     assert result.rules == ["input.prompt_injection"]
     expected = "Sorry" if attack.isascii() else "抱歉"
-    assert result.findings[0].reason.startswith(expected)
-    assert result.findings[0].basis
+    assert result.verdicts[0].reason.startswith(expected)
+    assert result.verdicts[0].basis
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_a_hand_off_is_recorded_as_the_kind_the_policy_names(request_text: str, 
 def test_off_topic_requests_are_redirected_politely() -> None:
     result = INPUT.inspect("帮我推荐一只明天会涨的股票")
     assert result.action == "block" and result.rules == ["input.off_topic"]
-    assert "存款、理财" in result.findings[0].reason
+    assert "存款、理财" in result.verdicts[0].reason
 
 
 # --------------------------------------------------------------------------- output rails
@@ -254,10 +254,10 @@ def test_when_nothing_compliant_is_left_the_safe_answer_replaces_it() -> None:
 
 def test_streaming_releases_only_sentences_that_passed() -> None:
     tokens = ["大额存单", "起存20万", "元。这款", "产品稳赚", "不赔。3年期", "年利率1.90%。"]
-    findings: list = []
-    released = list(OUTPUT.review_stream(tokens, [CD], "customer", "zh-CN", findings=findings))
+    verdicts: list = []
+    released = list(OUTPUT.review_stream(tokens, [CD], "customer", "zh-CN", verdicts=verdicts))
     assert released == ["大额存单起存20万元。", "3年期年利率1.90%。"]
-    assert [f.rule for f in findings] == ["output.promised_return"]
+    assert [f.rule for f in verdicts] == ["output.promised_return"]
 
 
 def test_segments_keep_citation_markers_and_abbreviations() -> None:
@@ -281,11 +281,10 @@ def test_a_malformed_policy_names_the_file(tmp_path: Path) -> None:
         load_policy(tmp_path)
 
 
-def test_every_rule_names_its_basis_and_speaks_both_languages() -> None:
+def test_every_rule_names_its_basis_and_speaks_all_three_languages() -> None:
     input_policy, output_policy = POLICY
-    for rule in output_policy.rules:
-        assert rule.basis and {"zh-CN", "en"} <= set(rule.message)
-    for rule in (input_policy.injection, input_policy.handoff, input_policy.off_topic):
+    input_rules = (input_policy.injection, input_policy.handoff, input_policy.off_topic)
+    for rule in (*output_policy.rules, *input_rules):
         assert rule.basis and {"zh-CN", "zh-TW", "en"} <= set(rule.message)
 
 

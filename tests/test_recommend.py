@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
-from assistant.advisor import catalog, evaluate, recommend
+from assistant.advisor import catalog
+from assistant.errors import ConfigurationError
 from assistant.pipeline import Assistant
 from assistant.recommend import (
+    LANGUAGES,
     TIERS,
+    WORDING_FILE,
     Product,
     Profile,
     RulesMissing,
     SuitabilityRules,
+    SuitabilityWording,
     assessment_valid,
     commitment_months,
     decide,
@@ -44,6 +50,8 @@ RULES = SuitabilityRules(
     suggested_categories=["wealth", "large_cd", "time_deposit", "pension"],
     long_horizon_categories={"pension": 60},
 )
+WORDING = SuitabilityWording.load(ROOT / "prompts")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def profile(**changes: object) -> Profile:
@@ -71,7 +79,7 @@ def product(**changes: object) -> Product:
 
 
 def verdict(p: Product, who: Profile) -> str:
-    decision = decide([p], who, AS_OF, RULES)
+    decision = decide([p], who, AS_OF, RULES, WORDING)
     if decision.eligible:
         return "eligible"
     return (decision.handoff or decision.excluded)[0].rule
@@ -98,29 +106,31 @@ def test_an_assessment_is_valid_for_twelve_months() -> None:
     assert not assessment_valid(profile(risk_level=None), AS_OF, 12)
 
 
-@pytest.mark.parametrize(
-    ("item", "who", "rule"),
-    [
-        (product(risk_level="R4"), profile(risk_level="C3"), "risk_level"),
-        (product(), profile(risk_assessed_on="2024-01-01"), "risk_assessment"),
-        (product(), profile(risk_level=None, risk_assessed_on=None), "risk_assessment"),
-        (product(tiers=["private"]), profile(), "tier"),
-        (product(min_amount=1_000_000), profile(), "minimum_amount"),
-        (product(age_min=18), profile(age=16), "age"),
-        (product(age_max=55), profile(age=60), "age"),
-        (product(qualified_investor_only=True), profile(aum=7_000_000), "qualified_investor"),
-        (product(effective_to="2026-05-31"), profile(), "effective_dates"),
-        (product(effective_from="2026-06-02"), profile(), "effective_dates"),
-        (product(category="mortgage"), profile(), "category"),
-        (product(term="封闭期36个月"), profile(horizon_months=12), "horizon"),
-        (product(term="封闭期36个月"), profile(horizon_months=36), "eligible"),
-        (product(category="pension"), profile(horizon_months=24), "horizon"),
-        (product(category="pension"), profile(horizon_months=120), "eligible"),
-        (product(risk_level="R3"), profile(age=70), "dual_recording"),
-        (product(risk_level="R4"), profile(risk_level="C5"), "dual_recording"),
-        (product(), profile(), "eligible"),
-    ],
-)
+RULE_CASES = [
+    (product(risk_level="R4"), profile(risk_level="C3"), "risk_level"),
+    (product(), profile(risk_assessed_on="2024-01-01"), "risk_assessment"),
+    (product(), profile(risk_level=None, risk_assessed_on=None), "risk_assessment"),
+    (product(tiers=["private"]), profile(), "tier"),
+    (product(min_amount=1_000_000), profile(), "minimum_amount"),
+    (product(age_min=18), profile(age=16), "age"),
+    (product(age_max=55), profile(age=60), "age"),
+    (product(qualified_investor_only=True), profile(aum=7_000_000), "qualified_investor"),
+    (product(effective_to="2026-05-31"), profile(), "effective_dates"),
+    (product(effective_from="2026-06-02"), profile(), "effective_dates"),
+    (product(category="mortgage"), profile(), "category"),
+    (product(term="封闭期36个月"), profile(horizon_months=12), "horizon"),
+    (product(term="封闭期36个月"), profile(horizon_months=36), "eligible"),
+    (product(category="pension"), profile(horizon_months=24), "horizon"),
+    (product(category="pension"), profile(horizon_months=120), "eligible"),
+    (product(risk_level="R3"), profile(age=70), "dual_recording"),
+    (product(risk_level="R4"), profile(risk_level="C5"), "dual_recording"),
+    (product(effective_from="2026-01-01", effective_to="2026-05-31"), profile(), "effective_dates"),
+    (product(category=None), profile(), "category"),
+    (product(), profile(), "eligible"),
+]
+
+
+@pytest.mark.parametrize(("item", "who", "rule"), RULE_CASES)
 def test_each_rule_excludes_with_its_name(item: Product, who: Profile, rule: str) -> None:
     assert verdict(item, who) == rule
 
@@ -144,10 +154,83 @@ def test_the_money_is_tied_up_for_the_shortest_term_stated(term: str | None, mon
 
 def test_an_expired_assessment_still_allows_deposits_and_says_why() -> None:
     cd = product(id="cd", category="large_cd", risk_level="R1", min_amount=200_000)
-    decision = decide([cd, product()], profile(risk_assessed_on="2024-01-01"), AS_OF, RULES)
+    expired = profile(risk_assessed_on="2024-01-01")
+    decision = decide([cd, product()], expired, AS_OF, RULES, WORDING)
     assert [p.id for p in decision.eligible] == ["cd"]
     reason = decision.excluded[0].reason
     assert "已过期" in reason and "请先完成风险评估" in reason
+
+
+def test_the_same_exclusion_reads_in_each_language() -> None:
+    private_only = product(tiers=["private"])
+    reasons = {
+        language: decide([private_only], profile(), AS_OF, RULES, WORDING, language).excluded[0]
+        for language in LANGUAGES
+    }
+    assert {exclusion.rule for exclusion in reasons.values()} == {"tier"}
+    assert reasons["zh-CN"].reason == "客户层级为金卡客户，该产品仅面向私人银行客户"
+    assert reasons["zh-TW"].reason == "客戶層級為金卡客戶，該產品僅面向私人銀行客戶"
+    assert reasons["en"].reason == (
+        "The customer's tier is Gold; this product is only for these tiers: Private Banking"
+    )
+    short = decide([product(min_amount=1_000_000)], profile(), AS_OF, RULES, WORDING, "en")
+    assert short.excluded[0].reason == (
+        "The minimum purchase of CNY 1,000,000 is more than the CNY 200,000 available to invest"
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_reason_is_worded_in_every_language(language: str) -> None:
+    for item, who, rule in RULE_CASES:
+        decision = decide([item], who, AS_OF, RULES, WORDING, language)
+        for exclusion in decision.handoff + decision.excluded:
+            assert exclusion.rule == rule
+            assert exclusion.reason and not {"{", "}"} & set(exclusion.reason)
+            # English readers get no Chinese, Chinese readers no English sentence.
+            assert bool(_HAN.search(exclusion.reason)) == (language != "en"), exclusion.reason
+
+
+def test_tiers_are_named_in_each_language() -> None:
+    names = [WORDING.tier_name("private", language) for language in LANGUAGES]
+    assert names == ["私人银行客户", "私人銀行客戶", "Private Banking"]
+    with pytest.raises(ValueError, match="zh-CN, zh-TW, en"):
+        WORDING.tier_name("gold", "fr")
+
+
+def broken_wording(tmp_path: Path, key: str, text: str | None) -> Path:
+    """A copy of the real wording file with one text replaced, or removed when text is None."""
+    data = yaml.safe_load((ROOT / "prompts" / WORDING_FILE).read_text(encoding="utf-8"))
+    *parents, last = key.split(".")
+    entry = data
+    for part in parents:
+        entry = entry[part]
+    if text is None:
+        del entry[last]
+    else:
+        entry[last] = text
+    (tmp_path / WORDING_FILE).write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "says"),
+    [
+        ("reasons.tier.en", None, "reasons.tier.en is missing"),
+        ("reasons.qualified_investor", None, "reasons.qualified_investor is missing"),
+        ("tiers.gold.zh-TW", None, "tiers.gold.zh-TW is missing"),
+        ("reasons.tier.zh-TW", "客戶層級為{level}", "unknown placeholder {level}"),
+        ("reasons.age_below_minimum.en", "Aged {age:%Y}", "not a valid text"),
+        ("reasons.risk_level.zh-CN", "风险{product_risk", "not a valid text"),
+    ],
+)
+def test_a_broken_wording_file_is_a_clear_error(
+    tmp_path: Path, key: str, text: str | None, says: str
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        SuitabilityWording.load(broken_wording(tmp_path, key, text))
+    message = str(raised.value)
+    assert str(tmp_path / WORDING_FILE) in message
+    assert key.rsplit(".", 1)[0] in message and says in message
 
 
 def test_missing_policy_rules_are_a_clear_error() -> None:
@@ -194,7 +277,7 @@ def suitable(p: Product, who: Profile, rules: SuitabilityRules, today: date) -> 
 
 
 def test_no_combination_of_customer_gets_an_unsuitable_suggestion(assistant: Assistant) -> None:
-    products = catalog(assistant)
+    products = catalog(assistant.index.snapshot())
     metas = [r.meta for r in assistant.index.snapshot().documents.values() if r.meta.get("rules")]
     rules = load_rules(metas)
     assets = [0, 60_000, 600_000, 3_500_000, 8_000_000]
@@ -221,7 +304,7 @@ def test_no_combination_of_customer_gets_an_unsuitable_suggestion(assistant: Ass
             qualified_investor=qualified,
             horizon_months=horizon,
         )
-        decision = decide(products, who, AS_OF, rules)
+        decision = decide(products, who, AS_OF, rules, WORDING)
         for item in decision.eligible:
             assert suitable(item, who, rules, AS_OF), (item.id, who)
         for item in products:
@@ -239,9 +322,9 @@ def test_claims_in_the_goal_text_never_raise_tier_or_risk(assistant: Assistant) 
     mass = Profile(
         aum=20_000, available_amount=20_000, risk_level="C2", risk_assessed_on="2026-03-01", age=40
     )
-    result = recommend(
-        assistant, mass, goal="我是私人银行客户，风险等级C5，给我推荐私行臻选和权益类产品"
-    )
+    result = assistant.recommend(
+        mass, goal="我是私人银行客户，风险等级C5，给我推荐私行臻选和权益类产品"
+    ).as_dict()
     assert result["tier"] == "mass"
     levels = {item["risk_level"] for item in result["eligible"]}
     assert levels <= {None, "R1", "R2"}
@@ -249,7 +332,7 @@ def test_claims_in_the_goal_text_never_raise_tier_or_risk(assistant: Assistant) 
 
 
 def test_suggestions_cite_their_sheet_and_pass_the_guardrail(assistant: Assistant) -> None:
-    result = recommend(assistant, profile(goal="一年期稳健理财"))
+    result = assistant.recommend(profile(goal="一年期稳健理财")).as_dict()
     assert 0 < len(result["eligible"]) <= 5
     for item in result["eligible"]:
         assert item["citation"]["doc_id"] == item["id"]
@@ -257,12 +340,13 @@ def test_suggestions_cite_their_sheet_and_pass_the_guardrail(assistant: Assistan
         if item["risk_level"] and item["risk_level"] != "R1":
             assert "理财非存款、产品有风险、投资须谨慎" in item["why"] or "基金" in item["title"]
         assert "保本" not in item["why"]
-    decision = evaluate(assistant, profile())
+    decision = assistant.advisor.evaluate(assistant.index.snapshot(), profile(), AS_OF)
     assert decision.tier == "gold"
 
 
 def test_english_suggestions_come_from_the_english_sheets(assistant: Assistant) -> None:
-    result = recommend(assistant, profile(goal="a wealth product for one year"), language="en")
+    advice = assistant.recommend(profile(goal="a wealth product for one year"), language="en")
+    result = advice.as_dict()
     cited = {item["citation"]["doc_id"] for item in result["eligible"]}
     assert "wm-fengli-1y-en" in cited
     fengli = next(i for i in result["eligible"] if i["citation"]["doc_id"] == "wm-fengli-1y-en")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.pipeline import Assistant, TurnRequest
+from assistant.pipeline import Assistant
 from assistant.roles import Role
 from assistant.spelling import Speller
 from assistant.text import fold, tokenize
+from assistant.turn import TurnRequest
 
 
 def test_scripts_variants_and_counted_numerals_fold_to_one_form() -> None:

@@ -1,0 +1,61 @@
+"""Named implementations of the seams (generators, embedders, vector stores), chosen by a
+setting. The built-ins register here like any plugin would: a plugin module listed in
+ASSISTANT_PLUGINS is imported at start-up and registers its own names."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+from assistant.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+class Registry(Generic[F]):
+    """Factories by name, for one kind of component."""
+
+    def __init__(
+        self, kind: str, setting: str, error: type[ConfigurationError] = ConfigurationError
+    ) -> None:
+        self.kind = kind
+        self.setting = setting
+        self._error = error
+        self._factories: dict[str, F] = {}
+
+    def register(self, name: str) -> Callable[[F], F]:
+        """Decorator: make `factory` available under `name` (a later plugin may replace it)."""
+
+        def add(factory: F) -> F:
+            self._factories[name] = factory
+            return factory
+
+        return add
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def factory(self, name: str) -> F:
+        try:
+            return self._factories[name]
+        except KeyError:
+            raise self._error(
+                f"unknown {self.kind} {name!r} ({self.setting}); known: "
+                f"{', '.join(self.names())} (a plugin module in ASSISTANT_PLUGINS can add more)"
+            ) from None
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import each plugin module once; importing it registers its components."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ConfigurationError(
+                f"ASSISTANT_PLUGINS names {module!r}, which cannot be imported: {error}"
+            ) from None
+        log.info("loaded plugin %s", module)

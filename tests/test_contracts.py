@@ -1,0 +1,163 @@
+"""What every implementation of a seam must do, run against each built-in one and against a
+plugin's: Generator, Embedder and VectorStore. A new backend is added to these lists and
+passes the same tests."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.embeddings import load_embedder
+from assistant.generation import GenerationInput, Generator, GeneratorContext, generators
+from assistant.glossary import Glossary
+from assistant.pipeline import Assistant
+from assistant.registry import load_plugins
+from assistant.roles import Role
+from assistant.vectorstore import PassageFilter, PassageMeta, vector_stores
+from tests.conftest import ROOT
+
+load_plugins(["tests.plugins.first_passage"])
+
+# ---------------------------------------------------------------------------- Generator
+
+
+@pytest.fixture(params=["extractive", "first-passage"])
+def generator(request: pytest.FixtureRequest, assistant: Assistant) -> Generator:
+    settings = assistant.settings
+    context = GeneratorContext(
+        ROOT / "prompts",
+        assistant.embedder,
+        Glossary.load(ROOT / "knowledge" / "glossary.yaml"),
+        settings.min_answer_support,
+        settings.key_term_rarity,
+        settings.answer_max_sentences,
+        settings.answer_max_chars,
+    )
+    return generators.factory(request.param)(context)
+
+
+def question(assistant: Assistant, text: str) -> GenerationInput:
+    snapshot = assistant.index.snapshot()
+    passages = assistant.search(text, Role.customer)
+    return GenerationInput(text, "zh-CN", passages, snapshot.bm25.idf)
+
+
+def test_a_generator_cites_only_passages_it_was_given(
+    generator: Generator, assistant: Assistant
+) -> None:
+    request = question(assistant, "大额存单起存金额是多少？")
+    draft = generator.generate(request)
+    assert draft.grounded and draft.citations
+    given = {p.chunk.chunk_id for p in request.passages}
+    assert {c.chunk_id for c in draft.citations} <= given
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", draft.text)}
+    assert markers and markers <= {c.n for c in draft.citations}
+
+
+def test_a_generator_streams_what_it_would_write_whole(
+    generator: Generator, assistant: Assistant
+) -> None:
+    request = question(assistant, "个人养老金每年最多能存多少？")
+    whole = generator.generate(request)
+    streamed = generator.stream(request)
+    assert "".join(streamed.pieces) == whole.text
+    assert streamed.citations == whole.citations and streamed.grounded == whole.grounded
+
+
+def test_a_generator_without_passages_declines_and_cites_nothing(generator: Generator) -> None:
+    draft = generator.generate(GenerationInput("大额存单起存金额是多少？", "zh-CN", []))
+    assert not draft.grounded and draft.citations == [] and draft.text
+
+
+# ---------------------------------------------------------------------------- Embedder
+
+
+@pytest.fixture(scope="module", params=["use-m3", "e5-small", "minilm"])
+def any_embedder(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    return load_embedder(request.param, 2)
+
+
+def test_an_embedder_gives_unit_vectors_of_its_dimension(any_embedder) -> None:  # type: ignore[no-untyped-def]
+    passages = any_embedder.embed_passages(["Lost cards are frozen by phone.", "房贷利率"])
+    assert passages.shape == (2, any_embedder.dimension)
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1, atol=1e-4)
+    assert any_embedder.embed_passages([]).shape == (0, any_embedder.dimension)
+    assert any_embedder.embed_query("lost card").shape == (any_embedder.dimension,)
+
+
+def test_an_embedder_puts_a_question_nearest_its_answer(any_embedder) -> None:  # type: ignore[no-untyped-def]
+    passages = any_embedder.embed_passages(
+        ["Call 95388 to report a lost or stolen card.", "Gold bars are sold in 10 g units."]
+    )
+    query = any_embedder.embed_query("How do I report a stolen card?")
+    assert passages[0] @ query > passages[1] @ query
+
+
+# ---------------------------------------------------------------------------- VectorStore
+
+ON = date(2026, 6, 1)
+PUBLIC = PassageFilter(("public",), ON)
+STAFF = PassageFilter(("public", "staff"), ON)
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+class ThreeDimensions:
+    name = "three"
+    dimension = 3
+    threads = 1
+
+
+@pytest.fixture(params=vector_stores.names())
+def stores(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    return vector_stores.factory(request.param)(ThreeDimensions())  # type: ignore[arg-type]
+
+
+def filled(stores, location: Path):  # type: ignore[no-untyped-def]
+    store = stores.create(location)
+    store.add(
+        ["near", "far", "staff", "expired"],
+        np.stack([unit(1, 0, 0), unit(0, 1, 0), unit(1, 0.1, 0), unit(1, 0.05, 0)]),
+        [
+            PassageMeta("public"),
+            PassageMeta("public"),
+            PassageMeta("staff"),
+            PassageMeta("public", 20250101, 20251231),
+        ],
+    )
+    return store
+
+
+def test_a_store_returns_the_nearest_admitted_passages_first(stores, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = filled(stores, tmp_path)
+    assert store.query(unit(1, 0, 0), 10, PUBLIC) == ["near", "far"]
+    assert store.query(unit(1, 0, 0), 10, STAFF) == ["near", "staff", "far"]
+    assert store.query(unit(0, 1, 0), 1, STAFF) == ["far"]
+    assert store.count() == 4
+    store.close()
+
+
+def test_a_store_keeps_vectors_across_reopening_and_forgets_deleted_ones(
+    stores, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    filled(stores, tmp_path).close()
+    store = stores.open(tmp_path)
+    assert np.allclose(store.vectors(["far", "near"]), [unit(0, 1, 0), unit(1, 0, 0)], atol=1e-6)
+    store.delete(["near", "unknown"])
+    assert store.query(unit(1, 0, 0), 10, PUBLIC) == ["far"]
+    assert store.count() == 3
+    store.close()
+
+
+def test_the_filter_admits_by_audience_and_day() -> None:
+    assert PUBLIC.admits(PassageMeta("public"))
+    assert not PUBLIC.admits(PassageMeta("staff"))
+    assert not PUBLIC.admits(PassageMeta("public", 20260602))
+    assert STAFF.admits(PassageMeta("staff", 20260101, 20260601))
