@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from assistant.generation import Citation, ComposerWording, citation_of
+from assistant.generator import Citation, citation_of
 from assistant.guard import Action, KnowledgeView, OutputGuard, SourceDocument
 from assistant.index import DocumentRecord, IndexedChunk, Snapshot
 from assistant.recommend import (
@@ -24,6 +24,7 @@ from assistant.recommend import (
 )
 from assistant.retrieval import Passage
 from assistant.text import Language
+from assistant.wording import ComposerWording
 
 # Passages about a goal, as the customer's lane retrieves them.
 GoalSearch = Callable[[str], list[Passage]]

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from assistant.advisor import Advice
 from assistant.errors import AssistantError
-from assistant.generation import Citation
+from assistant.generator import Citation
 from assistant.pipeline import Assistant
 from assistant.recommend import Profile
 from assistant.roles import Role

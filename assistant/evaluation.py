@@ -19,7 +19,7 @@ import yaml
 
 from assistant.documents import Document, PlainFileDefaults, load_documents
 from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_policy
-from assistant.pii import find_pii
+from assistant.guard.pii import find_pii
 from assistant.pipeline import Assistant
 from assistant.roles import Role
 from assistant.settings import Settings

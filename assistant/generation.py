@@ -1,30 +1,32 @@
-"""Answer generation behind one seam, the Generator protocol: passages in, a cited draft
-out, whole or as a stream of text pieces for the output rails to check.
-
-The embedded default is a grounded extractive composer. It answers only with sentences
-quoted from the retrieved passages, cites each source as [n], and declines when the
-passages do not cover the question's informative terms. Other generators (an LLM) register
-under their own name and are chosen by ASSISTANT_GENERATOR.
-"""
+"""The embedded default generator: a grounded extractive composer. It answers only with
+sentences quoted from the retrieved passages, cites each source as [n], and declines when
+the passages do not cover the question's informative terms, or are about something else
+than what was asked (another product, a term it does not offer, the other side of a
+boundary)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Protocol
 
 import opencc
-import yaml
 
-from assistant.embeddings import Embedder
-from assistant.errors import ConfigurationError
+from assistant.generator import (
+    Citation,
+    Draft,
+    DraftStream,
+    GenerationInput,
+    GeneratorContext,
+    TermWeight,
+    citation_of,
+    generators,
+    streamed,
+)
 from assistant.glossary import Glossary, Words
 from assistant.index import IndexedChunk
-from assistant.registry import Registry
 from assistant.retrieval import Passage
 from assistant.text import (
     Language,
@@ -35,8 +37,8 @@ from assistant.text import (
     subject_terms,
     unknown_nouns,
 )
+from assistant.wording import ComposerWording
 
-TermWeight = Callable[[str], float]
 # The terms a passage's text names, for judging whether it covers a question's terms; the
 # glossary adds the other names of what it names (热线 covers a question's 电话).
 TermsOf = Callable[[str], AbstractSet[str]]
@@ -70,118 +72,9 @@ _ENGLISH_NUMBERS = {
 
 
 @dataclass(frozen=True)
-class Citation:
-    n: int
-    doc_id: str
-    title: str
-    section: str
-    passage: str
-    chunk_id: str
-    effective_from: str | None
-    effective_to: str | None
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-def uniform_weight(_: str) -> float:
-    return 1.0
-
-
-@dataclass(frozen=True)
-class GenerationInput:
-    question: str
-    language: Language
-    passages: Sequence[Passage]
-    # How informative a word is in the index generation the passages come from (its IDF).
-    term_weight: TermWeight = uniform_weight
-
-
-@dataclass(frozen=True)
-class Draft:
-    text: str
-    citations: list[Citation] = field(default_factory=list)
-    grounded: bool = True
-    support: float = 0.0
-
-
-@dataclass(frozen=True)
-class DraftStream:
-    """A draft being written: what it may cite is known before its first piece, so the
-    output rails can check each sentence as it arrives."""
-
-    citations: list[Citation]
-    grounded: bool
-    pieces: Iterator[str]
-
-
-class Generator(Protocol):
-    """Writes the answer to a question from the passages it is given, citing them as [n]
-    (n: the citation's number), or declines with grounded=False and no citations."""
-
-    name: str
-
-    def generate(self, request: GenerationInput) -> Draft: ...
-
-    def stream(self, request: GenerationInput) -> DraftStream: ...
-
-
-@dataclass(frozen=True)
-class GeneratorContext:
-    """What a generator may be built from, once per process."""
-
-    prompts_dir: Path
-    embedder: Embedder
-    glossary: Glossary
-    min_answer_support: float
-    key_term_rarity: float
-    answer_max_sentences: int
-    answer_max_chars: int
-
-
-generators: Registry[Callable[[GeneratorContext], Generator]] = Registry(
-    "generator", "ASSISTANT_GENERATOR"
-)
-
-
-def streamed(draft: Draft, pieces: Callable[[str], list[str]]) -> DraftStream:
-    """A whole draft, released piece by piece: for generators that write all at once."""
-    return DraftStream(draft.citations, draft.grounded, iter(pieces(draft.text)))
-
-
-@dataclass(frozen=True)
 class AnswerLimits:
     sentences: int
     chars: int
-
-
-@dataclass(frozen=True)
-class ComposerWording:
-    answer_intro: dict[str, str]
-    decline: dict[str, str]
-    suggestions_intro: dict[str, str]
-    risk_not_assessed: dict[str, str]
-    handoff_reference: dict[str, str]
-
-    @classmethod
-    def load(cls, prompts_dir: Path) -> ComposerWording:
-        path = prompts_dir / "composer.yaml"
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            return cls(**{key: _localised(data, key) for key in cls.__dataclass_fields__})
-        except (OSError, yaml.YAMLError, TypeError, KeyError) as error:
-            raise ConfigurationError(f"{path}: {error}") from None
-
-
-LANGUAGES: tuple[Language, ...] = ("zh-CN", "zh-TW", "en")
-
-
-def _localised(data: dict[str, dict[str, str]], key: str) -> dict[str, str]:
-    texts = data[key]
-    missing = [language for language in LANGUAGES if not texts.get(language)]
-    if missing:
-        raise KeyError(f"{key} has no text for {', '.join(missing)}")
-    return texts
 
 
 @dataclass(frozen=True)
@@ -529,19 +422,6 @@ class ExtractiveComposer:
             grounded=True,
             support=max(c.support for c in chosen),
         )
-
-
-def citation_of(n: int, chunk: IndexedChunk) -> Citation:
-    return Citation(
-        n,
-        chunk.doc_id,
-        chunk.title,
-        chunk.section,
-        chunk.text,
-        chunk.chunk_id,
-        chunk.effective_from,
-        chunk.effective_to,
-    )
 
 
 def _on_topic(

@@ -24,9 +24,8 @@ from assistant.advisor import Advice, Advisor
 from assistant.conversation import contextualize
 from assistant.embeddings import Embedder
 from assistant.errors import InvalidRequest, NotFound
-from assistant.generation import (
+from assistant.generator import (
     Citation,
-    ComposerWording,
     DraftStream,
     GenerationInput,
     Generator,
@@ -52,6 +51,7 @@ from assistant.roles import Role
 from assistant.settings import Settings
 from assistant.text import Language, detect_language, segments
 from assistant.turn import Handoff, Memory, NoMemory, TurnRequest, TurnResult
+from assistant.wording import ComposerWording
 
 log = logging.getLogger(__name__)
 

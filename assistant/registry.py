@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
@@ -20,11 +21,18 @@ class Registry(Generic[F]):
     """Factories by name, for one kind of component."""
 
     def __init__(
-        self, kind: str, setting: str, error: type[ConfigurationError] = ConfigurationError
+        self,
+        kind: str,
+        setting: str,
+        error: type[ConfigurationError] = ConfigurationError,
+        builtins: tuple[str, ...] = (),
     ) -> None:
         self.kind = kind
         self.setting = setting
         self._error = error
+        # Modules whose components register on import, like any plugin's; imported when
+        # a name is first looked up, so importing the registry stays cheap.
+        self._builtins = builtins
         self._factories: dict[str, F] = {}
 
     def register(self, name: str) -> Callable[[F], F]:
@@ -37,9 +45,11 @@ class Registry(Generic[F]):
         return add
 
     def names(self) -> list[str]:
+        load_plugins(self._builtins)
         return sorted(self._factories)
 
     def factory(self, name: str) -> F:
+        load_plugins(self._builtins)
         try:
             return self._factories[name]
         except KeyError:
@@ -52,6 +62,8 @@ class Registry(Generic[F]):
 def load_plugins(modules: Iterable[str]) -> None:
     """Import each plugin module once; importing it registers its components."""
     for module in modules:
+        if module in sys.modules:
+            continue
         try:
             importlib.import_module(module)
         except ImportError as error:

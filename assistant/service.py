@@ -11,7 +11,7 @@ from pathlib import Path
 from assistant.advisor import Advisor
 from assistant.documents import LoadReport, PlainFileDefaults, load_documents
 from assistant.embeddings import load_embedder
-from assistant.generation import ComposerWording, GeneratorContext, generators
+from assistant.generator import GeneratorContext, generators
 from assistant.glossary import Glossary
 from assistant.guard import InputGuard, OutputGuard, load_policy
 from assistant.index import IngestReport, KnowledgeIndex
@@ -20,6 +20,7 @@ from assistant.recommend import SuitabilityWording
 from assistant.registry import load_plugins
 from assistant.settings import Settings
 from assistant.vectorstore import vector_stores
+from assistant.wording import ComposerWording
 
 log = logging.getLogger(__name__)
 

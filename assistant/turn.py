@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from assistant.advisor import Advice
-from assistant.generation import Citation
+from assistant.generator import Citation
 from assistant.guard import Action, Verdict
 from assistant.recommend import Profile
 from assistant.retrieval import Passage

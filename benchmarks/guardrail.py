@@ -24,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.evaluation import load_questions
-from assistant.generation import GenerationInput
+from assistant.generator import GenerationInput
 from assistant.pipeline import source_documents
 from assistant.retrieval import Passage
 from assistant.roles import Role

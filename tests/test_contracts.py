@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from assistant.embeddings import load_embedder
-from assistant.generation import GenerationInput, Generator, GeneratorContext, generators
+from assistant.generator import GenerationInput, Generator, GeneratorContext, generators
 from assistant.glossary import Glossary
 from assistant.pipeline import Assistant
 from assistant.registry import load_plugins

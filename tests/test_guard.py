@@ -17,10 +17,10 @@ from assistant.guard import (
     SourceFigures,
     figures,
     load_policy,
-    segments,
 )
-from assistant.pii import find_pii, is_card_number, is_resident_id, luhn_ok
+from assistant.guard.pii import find_pii, is_card_number, is_resident_id, luhn_ok
 from assistant.settings import Settings
+from assistant.text import segments
 from tests.conftest import ROOT
 
 EVALDATA = ROOT.parent / "shared" / "evaldata"

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.generation import Citation
+from assistant.generator import Citation
 from assistant.recommend import Profile
 from assistant.roles import Audience, Role
 

@@ -4,7 +4,7 @@ registers it as `first-passage`."""
 
 from __future__ import annotations
 
-from assistant.generation import (
+from assistant.generator import (
     Draft,
     DraftStream,
     GenerationInput,
