@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from assistant.documents import Document, PlainFileDefaults, load_documents
 from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_policy
 from assistant.guard.pii import find_pii
+from assistant.ingest.documents import Document, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
 from assistant.roles import Role
 from assistant.settings import Settings

@@ -20,18 +20,18 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from assistant.advisor import Advice, Advisor
-from assistant.conversation import contextualize
-from assistant.embeddings import Embedder
-from assistant.errors import InvalidRequest, NotFound
-from assistant.generator import (
+from assistant.advice.advisor import Advice, Advisor
+from assistant.advice.rules import Profile
+from assistant.answer.conversation import contextualize
+from assistant.answer.generator import (
     Citation,
     DraftStream,
     GenerationInput,
     Generator,
     streamed,
 )
-from assistant.glossary import Glossary
+from assistant.answer.wording import ComposerWording
+from assistant.errors import InvalidRequest, NotFound
 from assistant.guard import (
     Action,
     InputGuard,
@@ -44,14 +44,14 @@ from assistant.guard import (
     most_severe,
     says_nothing,
 )
-from assistant.index import KnowledgeIndex, Snapshot
-from assistant.recommend import Profile
-from assistant.retrieval import Passage, search
 from assistant.roles import Role
+from assistant.search.embeddings import Embedder
+from assistant.search.glossary import Glossary
+from assistant.search.index import KnowledgeIndex, Snapshot
+from assistant.search.retrieval import Passage, search
 from assistant.settings import Settings
 from assistant.text import Language, detect_language, segments
 from assistant.turn import Handoff, Memory, NoMemory, TurnRequest, TurnResult
-from assistant.wording import ComposerWording
 
 log = logging.getLogger(__name__)
 

@@ -8,19 +8,19 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.advisor import Advisor
-from assistant.documents import LoadReport, PlainFileDefaults, load_documents
-from assistant.embeddings import load_embedder
-from assistant.generator import GeneratorContext, generators
-from assistant.glossary import Glossary
+from assistant.advice.advisor import Advisor
+from assistant.advice.rules import SuitabilityWording
+from assistant.answer.generator import GeneratorContext, generators
+from assistant.answer.wording import ComposerWording
 from assistant.guard import InputGuard, OutputGuard, load_policy
-from assistant.index import IngestReport, KnowledgeIndex
+from assistant.ingest.documents import LoadReport, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
-from assistant.recommend import SuitabilityWording
 from assistant.registry import load_plugins
+from assistant.search.embeddings import load_embedder
+from assistant.search.glossary import Glossary
+from assistant.search.index import IngestReport, KnowledgeIndex
+from assistant.search.vectorstore import vector_stores
 from assistant.settings import Settings
-from assistant.vectorstore import vector_stores
-from assistant.wording import ComposerWording
 
 log = logging.getLogger(__name__)
 

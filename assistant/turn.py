@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from assistant.advisor import Advice
-from assistant.generator import Citation
+from assistant.advice.advisor import Advice
+from assistant.advice.rules import Profile
+from assistant.answer.generator import Citation
 from assistant.guard import Action, Verdict
-from assistant.recommend import Profile
-from assistant.retrieval import Passage
 from assistant.roles import Role
+from assistant.search.retrieval import Passage
 from assistant.text import Language
 
 # Whose turns these are when a caller names no one: the developer at their own machine.

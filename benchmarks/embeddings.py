@@ -40,10 +40,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from assistant.chunking import chunk_document, embedding_text
-from assistant.documents import Document, PlainFileDefaults, load_documents
-from assistant.embeddings import Embedder, load_embedder
+from assistant.ingest.chunking import chunk_document, embedding_text
+from assistant.ingest.documents import Document, PlainFileDefaults, load_documents
 from assistant.roles import Audience, Role, audiences_for
+from assistant.search.embeddings import Embedder, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"

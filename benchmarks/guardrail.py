@@ -23,11 +23,11 @@ from datetime import date
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from assistant.answer.generator import GenerationInput
 from assistant.evaluation import load_questions
-from assistant.generator import GenerationInput
 from assistant.pipeline import source_documents
-from assistant.retrieval import Passage
 from assistant.roles import Role
+from assistant.search.retrieval import Passage
 from assistant.service import build_assistant
 from assistant.settings import Settings
 from assistant.text import detect_language

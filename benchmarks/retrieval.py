@@ -10,7 +10,7 @@ one process, with one embedder and on the same passages:
   title/section-prefixed text our dense index embeds, so both pay the same embedding cost);
 - incremental ingestion (ours only): re-ingesting the unchanged corpus, then the corpus with
   1% of its documents edited;
-- retrieval: per-query wall latency p50 / p95 of `assistant.retrieval.search` for a customer
+- retrieval: per-query wall latency p50 / p95 of `assistant.search.retrieval.search` for a customer
   (BM25 + dense, audience and effective-date filters, rank fusion) against
   `Chroma.as_retriever(search_kwargs={"k": 5, "filter": {"audience": "public"}}).invoke`.
   Both are warmed up first and then timed alternately query by query, so background load
@@ -54,12 +54,12 @@ import chromadb
 import numpy as np
 from langchain_chroma import Chroma
 
-from assistant.chunking import embedding_text
-from assistant.documents import Document, PlainFileDefaults, parse_document
-from assistant.embeddings import Embedder, LangChainAdapter, load_embedder
-from assistant.index import IndexedChunk, KnowledgeIndex, Snapshot
-from assistant.retrieval import search
+from assistant.ingest.chunking import embedding_text
+from assistant.ingest.documents import Document, PlainFileDefaults, parse_document
 from assistant.roles import Audience, Role
+from assistant.search.embeddings import Embedder, LangChainAdapter, load_embedder
+from assistant.search.index import IndexedChunk, KnowledgeIndex, Snapshot
+from assistant.search.retrieval import search
 from assistant.text import tokenize
 
 SEED = 20260101

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents import PlainFileDefaults, load_documents
-from assistant.embeddings import Embedder, load_embedder
+from assistant.ingest.documents import PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
+from assistant.search.embeddings import Embedder, load_embedder
 from assistant.service import build_assistant, ingest_paths, open_index
 from assistant.settings import Settings
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embeddings import load_embedder
-from assistant.generator import GenerationInput, Generator, GeneratorContext, generators
-from assistant.glossary import Glossary
+from assistant.answer.generator import GenerationInput, Generator, GeneratorContext, generators
 from assistant.pipeline import Assistant
 from assistant.registry import load_plugins
 from assistant.roles import Role
-from assistant.vectorstore import PassageFilter, PassageMeta, vector_stores
+from assistant.search.embeddings import load_embedder
+from assistant.search.glossary import Glossary
+from assistant.search.vectorstore import PassageFilter, PassageMeta, vector_stores
 from tests.conftest import ROOT
 
 load_plugins(["tests.plugins.first_passage"])

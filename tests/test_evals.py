@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents import PlainFileDefaults, load_documents
 from assistant.evaluation import (
     comparable,
     evaluate_answers,
@@ -16,6 +15,7 @@ from assistant.evaluation import (
     svg_bars,
     write_report,
 )
+from assistant.ingest.documents import PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
 from tests.conftest import AS_OF, ROOT, STAFF_DOCS
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
-from assistant.documents import PlainFileDefaults
+from assistant.channels.api import create_app
 from assistant.errors import ConfigurationError
-from assistant.index import IndexMismatch
+from assistant.ingest.documents import PlainFileDefaults
 from assistant.pipeline import Assistant
 from assistant.roles import Role
+from assistant.search.index import IndexMismatch
 from assistant.service import build_assistant, ingest_paths, open_index
 from assistant.settings import Settings
 from assistant.turn import TurnRequest

@@ -6,7 +6,7 @@ import pytest
 
 from assistant.pipeline import Assistant
 from assistant.roles import Role
-from assistant.spelling import Speller
+from assistant.search.spelling import Speller
 from assistant.text import fold, tokenize
 from assistant.turn import TurnRequest
 

@@ -4,7 +4,7 @@ registers it as `first-passage`."""
 
 from __future__ import annotations
 
-from assistant.generator import (
+from assistant.answer.generator import (
     Draft,
     DraftStream,
     GenerationInput,

@@ -1,0 +1,1 @@
+"""Suggestions that fit the customer: suitability rules, the advisor, signed customer claims."""

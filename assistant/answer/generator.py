@@ -1,0 +1,115 @@
+"""The generator seam: passages in, a cited draft out, whole or as a stream of text pieces
+for the output rails to check. Generators register by name and are chosen by
+ASSISTANT_GENERATOR; a plugin module listed in ASSISTANT_PLUGINS registers its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from assistant.registry import Registry
+from assistant.search.embeddings import Embedder
+from assistant.search.glossary import Glossary
+from assistant.search.index import IndexedChunk
+from assistant.search.retrieval import Passage
+from assistant.text import Language
+
+# How informative a word is in the corpus (its IDF); rarer words weigh more.
+TermWeight = Callable[[str], float]
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    passage: str
+    chunk_id: str
+    effective_from: str | None
+    effective_to: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def uniform_weight(_: str) -> float:
+    return 1.0
+
+
+@dataclass(frozen=True)
+class GenerationInput:
+    question: str
+    language: Language
+    passages: Sequence[Passage]
+    # How informative a word is in the index generation the passages come from (its IDF).
+    term_weight: TermWeight = uniform_weight
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    grounded: bool = True
+    support: float = 0.0
+
+
+@dataclass(frozen=True)
+class DraftStream:
+    """A draft being written: what it may cite is known before its first piece, so the
+    output rails can check each sentence as it arrives."""
+
+    citations: list[Citation]
+    grounded: bool
+    pieces: Iterator[str]
+
+
+class Generator(Protocol):
+    """Writes the answer to a question from the passages it is given, citing them as [n]
+    (n: the citation's number), or declines with grounded=False and no citations."""
+
+    name: str
+
+    def generate(self, request: GenerationInput) -> Draft: ...
+
+    def stream(self, request: GenerationInput) -> DraftStream: ...
+
+
+@dataclass(frozen=True)
+class GeneratorContext:
+    """What a generator may be built from, once per process."""
+
+    prompts_dir: Path
+    embedder: Embedder
+    glossary: Glossary
+    min_answer_support: float
+    key_term_rarity: float
+    answer_max_sentences: int
+    answer_max_chars: int
+
+
+generators: Registry[Callable[[GeneratorContext], Generator]] = Registry(
+    "generator", "ASSISTANT_GENERATOR", builtins=("assistant.answer.composer",)
+)
+
+
+def streamed(draft: Draft, pieces: Callable[[str], list[str]]) -> DraftStream:
+    """A whole draft, released piece by piece: for generators that write all at once."""
+    return DraftStream(draft.citations, draft.grounded, iter(pieces(draft.text)))
+
+
+def citation_of(n: int, chunk: IndexedChunk) -> Citation:
+    return Citation(
+        n,
+        chunk.doc_id,
+        chunk.title,
+        chunk.section,
+        chunk.text,
+        chunk.chunk_id,
+        chunk.effective_from,
+        chunk.effective_to,
+    )
+
+

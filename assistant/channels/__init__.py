@@ -1,0 +1,1 @@
+"""The faces: the HTTP API, the teller console, the command line, and who is calling."""

@@ -1,0 +1,57 @@
+"""POST /v1/admin/ingest: re-index (part of) the knowledge folder, one re-index at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Security
+
+from assistant.channels.api.dependencies import App, Caller, authenticated
+from assistant.channels.api.schemas import IngestRequest
+from assistant.errors import Conflict, Forbidden, InvalidRequest
+from assistant.ingest.documents import PlainFileDefaults
+from assistant.service import ingest_paths
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Security(authenticated)])
+
+
+class IngestRunning(Conflict):
+    """Another re-index holds the index; retry when it has finished."""
+
+    code = "ingest_running"
+
+
+def targets_inside(root: Path, paths: list[str]) -> list[Path]:
+    """The paths asked for, each of which must exist inside the knowledge folder."""
+    root = root.resolve()
+    targets = [(root / p).resolve() for p in paths] or [root]
+    outside = [str(t) for t in targets if not t.is_relative_to(root) or not t.exists()]
+    if outside:
+        raise InvalidRequest(
+            f"paths must exist inside the knowledge folder {root}: {', '.join(outside)}"
+        )
+    return targets
+
+
+@router.post("/ingest")
+def admin_ingest(body: IngestRequest, caller: Caller, app: App) -> dict[str, Any]:
+    if not caller.may_reindex:
+        raise Forbidden("re-indexing needs an admin key")
+    targets = targets_inside(app.settings.knowledge_dir, body.paths)
+    if not app.ingest_lock.acquire(blocking=False):
+        raise IngestRunning("another ingest is running; try again when it has finished")
+    try:
+        loaded, report = ingest_paths(
+            app.assistant.index, targets, PlainFileDefaults(audience=body.audience), body.prune
+        )
+    finally:
+        app.ingest_lock.release()
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "skipped": [{"source": e.source, "reason": e.reason} for e in loaded.errors],
+        "generation": report.generation,
+    }

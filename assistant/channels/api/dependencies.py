@@ -1,0 +1,58 @@
+"""What every route may depend on: the app's services, and the caller, authenticated and
+within its rate limit. Authentication is a `Security` dependency of each /v1 router, so a
+route cannot be added without it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from assistant.channels.auth import Authenticator, Principal, RateLimiter
+from assistant.errors import RateLimited
+from assistant.memory.store import ConversationStore
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    assistant: Assistant
+    store: ConversationStore
+    authenticator: Authenticator
+    limiter: RateLimiter
+    # One re-index at a time: each builds the next index generation from the current one.
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+App = Annotated[Services, Depends(services)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key, or the intranet's signed token.")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
+
+
+def authenticated(
+    app: App,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    """The caller, from `Authorization: Bearer …` or `X-API-Key`, counted against its rate
+    limit."""
+    credential = (bearer.credentials.strip() or None) if bearer else api_key
+    principal = app.authenticator.principal(credential)
+    wait = app.limiter.retry_after(principal.owner)
+    if wait > 0:
+        raise RateLimited(wait)
+    return principal
+
+
+Caller = Annotated[Principal, Security(authenticated)]

@@ -1,0 +1,32 @@
+"""Liveness and readiness, for the load balancer in front of the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from assistant import __version__
+from assistant.channels.api.dependencies import App
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(app: App) -> dict[str, Any]:
+    generation = app.assistant.index.current_generation()
+    return {"status": "ok", "version": __version__, "index_generation": generation}
+
+
+@router.get("/readyz")
+def readyz(app: App) -> JSONResponse:
+    problems = []
+    if app.assistant.index.current_generation() is None:
+        problems.append("no index built: run `assistant ingest`")
+    try:
+        app.store.ping()
+    except Exception as error:  # any driver error means "not ready", said plainly
+        problems.append(f"conversation store unreachable: {type(error).__name__}")
+    status = 503 if problems else 200
+    return JSONResponse({"ready": not problems, "problems": problems}, status_code=status)

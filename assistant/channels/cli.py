@@ -1,0 +1,438 @@
+"""The `assistant` command: ingest, search, ask, serve, guard, eval, recommend. Every error
+the assistant raises on purpose is reported in one place (`Commands.invoke`): its message,
+on standard error, and exit status 1."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from assistant.advice.rules import Profile
+from assistant.errors import AssistantError, InvalidRequest
+from assistant.ingest.documents import PlainFileDefaults
+from assistant.pipeline import Assistant
+from assistant.roles import Audience, Role
+from assistant.service import build_assistant, ingest_paths, open_index
+from assistant.settings import get_settings
+from assistant.turn import TurnRequest
+
+ROLE = click.Choice([r.value for r in Role])
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def _fail(message: str) -> NoReturn:
+    raise click.ClickException(message)
+
+
+class Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AssistantError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=Commands)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, to standard error.")
+def main(verbose: bool) -> None:
+    """A bank assistant that answers from its knowledge base, with citations."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--index", "index_name", help="Index to write (default: settings).")
+@click.option(
+    "--audience",
+    type=click.Choice([a.value for a in Audience]),
+    default="public",
+    show_default=True,
+    help="Audience of files that have no front matter.",
+)
+@click.option("--prune", is_flag=True, help="Remove indexed documents not among PATHS.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def ingest(
+    paths: tuple[Path, ...], index_name: str | None, audience: str, prune: bool, as_json: bool
+) -> None:
+    """Index documents (default: the knowledge folder). Bad files are reported and skipped;
+    the index switches to the new content in one step, or not at all."""
+    settings = get_settings()
+    index = open_index(settings, index_name)
+    targets = list(paths) or [settings.knowledge_dir]
+    with click.progressbar(
+        length=0, label="embedding", file=sys.stderr, hidden=as_json or not sys.stderr.isatty()
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        loaded, report = ingest_paths(
+            index, targets, PlainFileDefaults(audience=Audience(audience)), prune, progress
+        )
+    skipped = [{"source": e.source, "reason": e.reason} for e in loaded.errors]
+    if as_json:
+        _emit(
+            {
+                "added": report.added,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "removed": report.removed,
+                "skipped": skipped,
+                "chunks_embedded": report.chunks_embedded,
+                "chunks_total": report.chunks_total,
+                "rebuilt": report.rebuilt,
+                "generation": report.generation,
+            }
+        )
+    else:
+        click.echo(
+            f"{len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            f"{len(skipped)} skipped; {report.chunks_total} passages "
+            f"({report.chunks_embedded} newly embedded)"
+        )
+        for item in skipped:
+            click.echo(f"skipped {item['source']}: {item['reason']}", err=True)
+    if skipped:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--role", type=ROLE, default="customer", show_default=True)
+@click.option("--k", "k", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option("--index", "index_name", help="Index to search (default: settings).")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+def search(query: str, role: str, k: int, index_name: str | None, as_json: bool) -> None:
+    """Show the passages a role would retrieve for QUERY, best first."""
+    passages = build_assistant(get_settings(), index_name).search(query, Role(role), k)
+    if as_json:
+        _emit({"query": query, "role": role, "results": [p.as_dict() for p in passages]})
+        return
+    for rank, passage in enumerate(passages, start=1):
+        chunk = passage.chunk
+        click.echo(
+            f"{rank}. [{chunk.doc_id}] {chunk.title} — {chunk.section or '(intro)'}"
+            f"  score={passage.score:.4f} audience={chunk.audience}"
+        )
+        click.echo("   " + chunk.text.replace("\n", "\n   "))
+
+
+@main.command()
+@click.argument("question")
+@click.option("--role", type=ROLE, default="customer", show_default=True)
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="Customer profile (JSON) entered by a teller; adds suggestions.",
+)
+@click.option("--claims", help="Customer role: the app backend's signed profile token.")
+@click.option("--index", "index_name", help="Index to answer from (default: settings).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def ask(
+    question: str,
+    role: str,
+    profile_file: Path | None,
+    claims: str | None,
+    index_name: str | None,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from the knowledge base, with numbered citations."""
+    from assistant.advice.claims import profile_from_token
+
+    assistant = build_assistant(get_settings(), index_name)
+    profile = None
+    if profile_file is not None:
+        if Role(role) is Role.customer:
+            raise InvalidRequest(
+                "a customer's profile comes only from signed claims (--claims), not a file"
+            )
+        profile = _profile(profile_file)
+    elif claims is not None:
+        profile = profile_from_token(claims, get_settings().claims_secret)
+    turn = assistant.answer(TurnRequest(question, Role(role), profile=profile))
+    result = turn.as_dict()
+    if as_json:
+        _emit(result)
+        return
+    click.echo(result["answer"])
+    for citation in result["citations"]:
+        click.echo(
+            f"[{citation['n']}] {citation['title']} ({citation['doc_id']}) {citation['section']}"
+        )
+    for item in result.get("suggestions", {}).get("eligible", []):
+        if item["why"] not in result["answer"]:
+            click.echo(f"suggest  {item['why']}")
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default: settings, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to bind (default: settings, 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API and the teller console."""
+    import uvicorn
+
+    from assistant.channels.api import create_app
+
+    settings = get_settings()
+    host = host or settings.host
+    if not settings.api_keys and host not in ("127.0.0.1", "localhost", "::1"):
+        _fail(
+            f"refusing to serve on {host} without API keys: set ASSISTANT_API_KEYS, e.g. "
+            '\'{"a-long-random-key": "teller"}\', or bind to 127.0.0.1'
+        )
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port or settings.port, log_level="info")
+
+
+@main.group()
+def guard() -> None:
+    """Run the compliance guardrail on a text, or on one text per line of a file."""
+
+
+def _texts(text: str | None, file: str | None) -> tuple[list[str], bool]:
+    """The texts to check, and whether they came one per line from a file."""
+    if file is not None:
+        stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+        with stream:
+            return [line.rstrip("\n") for line in stream if line.strip()], True
+    if text is None:
+        _fail("give a TEXT or --file F (one text per line, - for standard input)")
+    return [text], False
+
+
+def _print_results(results: list[dict[str, Any]], many: bool, as_json: bool) -> None:
+    for result in results:
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False, indent=None if many else 2))
+        else:
+            click.echo(f"{result['action']}\t{','.join(result['rules']) or '-'}\t{result['text']}")
+
+
+@guard.command("input")
+@click.argument("text", required=False)
+@click.option("--file", "file", help="One message per line; - reads standard input.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (one object per line with --file)."
+)
+def guard_input(text: str | None, file: str | None, as_json: bool) -> None:
+    """Check a user message: PII masked, injection refused, hand-offs, off-topic."""
+    from assistant.guard import InputGuard, load_policy
+
+    checker = InputGuard(load_policy(get_settings().guardrails_dir)[0])
+    texts, many = _texts(text, file)
+    _print_results([checker.inspect(t).as_dict() for t in texts], many, as_json)
+
+
+@guard.command("output")
+@click.argument("text", required=False)
+@click.option("--role", type=ROLE, default="customer", show_default=True)
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="A text file with the passages the reply cites.",
+)
+@click.option("--cite", "cited", multiple=True, help="Id of an indexed document the reply cites.")
+@click.option("--file", "file", help="One draft per line; - reads standard input.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (one object per line with --file)."
+)
+def guard_output(
+    text: str | None,
+    role: str,
+    sources_file: Path | None,
+    cited: tuple[str, ...],
+    file: str | None,
+    as_json: bool,
+) -> None:
+    """Check a reply draft before anyone sees it."""
+    from assistant.guard import SourceDocument
+
+    assistant = build_assistant(get_settings())
+    sources = (
+        [SourceDocument("--sources", sources_file.read_text(encoding="utf-8"), "public")]
+        if sources_file
+        else []
+    )
+    snapshot = assistant.index.snapshot()
+    for doc_id in cited:
+        if doc_id not in snapshot.documents:
+            _fail(f"--cite {doc_id}: no such document in the index")
+        meta = snapshot.documents[doc_id].meta
+        body = "\n".join(c.text for c in snapshot.chunks if c.doc_id == doc_id)
+        sources.append(
+            SourceDocument(
+                doc_id,
+                f"{meta['title']}\n{body}",
+                meta["audience"],
+                meta.get("category"),
+                meta.get("risk_level"),
+            )
+        )
+    texts, many = _texts(text, file)
+    view = assistant.view(snapshot)
+    results = [assistant.output_guard.inspect(t, sources, role, view=view).as_dict() for t in texts]
+    _print_results(results, many, as_json)
+
+
+@main.group("eval")
+def evaluate() -> None:
+    """Measure retrieval, answers and the guardrail; write reports under evals/reports/."""
+
+
+def _measure(
+    measure: str,
+    path: Path | None,
+    evaluate_set: Callable[[Assistant, list[dict[str, Any]]], dict[str, Any]],
+    bars: Callable[[dict[str, Any]], dict[str, float]],
+) -> dict[str, Any]:
+    """Run one measure over a question set (default: the golden set), answering as of the
+    set's own day unless ASSISTANT_AS_OF names one, and write its report."""
+    from assistant.evaluation import load_question_set, write_report
+
+    settings = get_settings()
+    question_set = load_question_set(path or settings.evals_dir / "golden.yaml")
+    if settings.as_of is None and question_set.as_of is not None:
+        settings = settings.model_copy(update={"as_of": question_set.as_of})
+    summary = evaluate_set(build_assistant(settings), question_set.questions)
+    summary["question_set"] = question_set.name
+    summary["as_of"] = settings.today().isoformat()
+    report = write_report(
+        question_set.report_name(measure), summary, bars(summary), settings.evals_dir / "reports"
+    )
+    summary["report"] = str(report)
+    return summary
+
+
+def _retrieval_bars(summary: dict[str, Any]) -> dict[str, float]:
+    bars = {"recall@1": summary["recall@1"], "recall@5": summary["recall@5"], "MRR": summary["mrr"]}
+    return bars | {f"recall@5 {k}": v for k, v in summary["recall@5_by_language"].items()}
+
+
+def _answer_bars(summary: dict[str, Any]) -> dict[str, float]:
+    shown = (
+        "fact_coverage",
+        "citation_accuracy",
+        "gold_document_cited",
+        "correct_refusal_rate",
+        "answerable_declined",
+    )
+    return {k: summary[k] for k in shown}
+
+
+QUESTIONS = click.option(
+    "--questions",
+    type=click.Path(exists=True, path_type=Path),
+    help="Question set (default: evals/golden.yaml).",
+)
+
+
+@evaluate.command("retrieval")
+@QUESTIONS
+@click.option("--min-recall", type=float, help="Exit 1 when recall@5 is below this.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bool) -> None:
+    """recall@1/@5, MRR, per language, and staff-document leaks to customers."""
+    from assistant.evaluation import evaluate_retrieval
+
+    summary = _measure("retrieval", questions, evaluate_retrieval, _retrieval_bars)
+    _emit_summary(summary, as_json)
+    if min_recall is not None and summary["recall@5"] < min_recall:
+        _fail(f"recall@5 {summary['recall@5']} is below the required {min_recall}")
+    if summary["leaks"]:
+        _fail(f"{summary['leaks']} staff passages were retrievable by customers")
+
+
+@evaluate.command("answers")
+@QUESTIONS
+@click.option("--json", "as_json", is_flag=True)
+def eval_answers(questions: Path | None, as_json: bool) -> None:
+    """Fact coverage, citation accuracy and correct refusals of whole turns."""
+    from assistant.evaluation import evaluate_answers
+
+    _emit_summary(_measure("answers", questions, evaluate_answers, _answer_bars), as_json)
+
+
+@evaluate.command("guardrails")
+@click.option("--json", "as_json", is_flag=True)
+def eval_guardrails(as_json: bool) -> None:
+    """PII vectors, jailbreak and extraction prompts, violating and compliant drafts, and the
+    false-positive rate on real customer queries."""
+    from assistant.evaluation import evaluate_guardrails, write_report
+
+    settings = get_settings()
+    if not settings.evaldata_dir.is_dir():
+        _fail(f"{settings.evaldata_dir} not found; set ASSISTANT_EVALDATA_DIR")
+    summary = evaluate_guardrails(settings, settings.evals_dir / "guardrails" / "drafts.yaml")
+    bars = {
+        "PII recall": summary["pii"]["recall"],
+        "injection caught": summary["injection"]["overall_catch_rate"],
+        "violating drafts caught": summary["drafts"]["caught_rate"],
+        "compliant drafts touched": summary["drafts"]["compliant_touched_rate"],
+        "banking77 false positives": summary["benign_traffic"]["banking77_en"][
+            "false_positive_rate"
+        ],
+    }
+    summary["report"] = str(
+        write_report("guardrails", summary, bars, settings.evals_dir / "reports")
+    )
+    _emit_summary(summary, as_json)
+
+
+def _emit_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _emit(summary)
+        return
+    for key, value in summary.items():
+        if not isinstance(value, list):
+            click.echo(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+
+
+def _profile(path: Path) -> Profile:
+    from pydantic import ValidationError
+
+    try:
+        return Profile.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as error:
+        raise InvalidRequest(f"{path}: not a valid customer profile: {error}") from None
+
+
+@main.command()
+@click.option(
+    "--profile",
+    "profile_file",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Customer profile (JSON).",
+)
+@click.option("--goal", help="What the customer wants (overrides the profile's goal).")
+@click.option("--json", "as_json", is_flag=True)
+def recommend(profile_file: Path, goal: str | None, as_json: bool) -> None:
+    """Products that suit the customer, why, and why the others do not."""
+    result = build_assistant(get_settings()).recommend(_profile(profile_file), goal).as_dict()
+    if as_json:
+        _emit(result)
+        return
+    click.echo(f"tier: {result['tier']}  risk assessment valid: {result['risk_assessment_valid']}")
+    for item in result["eligible"]:
+        click.echo(item["why"])
+    for item in result["handoff"]:
+        click.echo(f"hand off  {item['id']}: {item['reason']}")
+    for item in result["excluded"]:
+        click.echo(f"excluded  {item['id']} [{item['rule']}]: {item['reason']}")

@@ -1,0 +1,1 @@
+"""Documents in: files read, cleaned, validated and cut into passages."""

@@ -1,0 +1,1 @@
+"""What the assistant remembers: sessions, turns, feedback and hand-offs."""

@@ -1,0 +1,408 @@
+"""The knowledge index: Chroma for dense vectors, BM25 for keywords, one snapshot at a time.
+
+Layout on disk:
+
+    <index_dir>/CURRENT                  names the generation readers use
+    <index_dir>/generations/<gen>/       chroma/, chunks.jsonl, documents.json
+
+An ingest builds a complete new generation beside the current one, reusing the embeddings of
+unchanged documents (matched by content hash), then switches CURRENT with one atomic rename.
+Readers therefore see the old index or the new one, never half of either, and a failed
+ingest leaves the current generation untouched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import Unavailable
+from assistant.ingest.chunking import chunk_document, embedding_text
+from assistant.ingest.documents import Document, DocumentMeta
+from assistant.search.embeddings import Embedder
+from assistant.search.keyword import BM25
+from assistant.search.spelling import Speller
+from assistant.search.vectorstore import (
+    OPEN_END,
+    OPEN_START,
+    EmbeddedChroma,
+    PassageFilter,
+    PassageMeta,
+    VectorStore,
+    VectorStoreFactory,
+    day_number,
+)
+from assistant.text import TOKENIZER_VERSION, tokenize
+
+log = logging.getLogger(__name__)
+
+# Passages embedded and stored per batch while a generation is built.
+_BATCH = 1000
+# Indexes built before the manifest named a part were built with these.
+_BEFORE_MANIFEST = {"vector_store": "chroma"}
+
+
+class IndexNotBuilt(Unavailable):
+    """Nothing has been ingested into this index yet."""
+
+    code = "index_not_built"
+
+
+class IndexMismatch(IndexNotBuilt):
+    """The index was built with another embedding model than the settings name."""
+
+    code = "index_mismatch"
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    section: str
+    text: str
+    title: str
+    kind: str
+    audience: str
+    language: str
+    effective_from: str | None
+    effective_to: str | None
+    source: str
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    content_hash: str
+    source: str
+    meta: dict[str, Any]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    generation: str | None = None
+    rebuilt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+class Snapshot:
+    """One generation of the index, loaded for reading."""
+
+    def __init__(self, directory: Path, generation: str, vectors: VectorStoreFactory) -> None:
+        self.directory = directory
+        self.generation = generation
+        self.chunks = [
+            IndexedChunk(**{**row, "tokens": tuple(row["tokens"])})
+            for row in _read_jsonl(directory / "chunks.jsonl")
+        ]
+        manifest = directory / "manifest.json"
+        self.manifest = (
+            json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+        )
+        documents = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
+        self.documents = {doc_id: DocumentRecord(**record) for doc_id, record in documents.items()}
+        self.position = {chunk.chunk_id: i for i, chunk in enumerate(self.chunks)}
+        self.bm25 = BM25([chunk.tokens for chunk in self.chunks])
+        self._audience = np.array([chunk.audience for chunk in self.chunks], dtype=object)
+        self._starts = np.array([passage_meta(c).effective_from for c in self.chunks])
+        self._ends = np.array([passage_meta(c).effective_to for c in self.chunks])
+        self._vector_store = vectors
+
+    @cached_property
+    def speller(self) -> Speller:
+        """Corrects typing slips towards the words this generation's passages use."""
+        return Speller(self.bm25.document_frequency())
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        """Opened on first use: a generation built for another store is never opened."""
+        return self._vector_store.open(self.directory)
+
+    def close(self) -> None:
+        """Release the vector store's resources for this generation."""
+        if "vectors" in self.__dict__:
+            self.vectors.close()
+
+    def mask(self, where: PassageFilter) -> np.ndarray:
+        """Which passages, in order, the filter admits (for keyword search)."""
+        return where.mask(self._audience, self._starts, self._ends)
+
+
+class KnowledgeIndex:
+    def __init__(
+        self,
+        directory: Path,
+        embedder: Embedder,
+        vectors: VectorStoreFactory | None = None,
+        chunk_size: int = 360,
+        chunk_overlap: int = 1,
+    ) -> None:
+        self.directory = directory
+        self.embedder = embedder
+        self.vectors = vectors or EmbeddedChroma(embedder)
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self._snapshot: Snapshot | None = None
+        # The generation before the current one stays open: a reader that took it a moment
+        # ago may still be answering. The one before that is closed.
+        self._previous: Snapshot | None = None
+
+    @property
+    def _pointer(self) -> Path:
+        return self.directory / "CURRENT"
+
+    def current_generation(self) -> str | None:
+        try:
+            return json.loads(self._pointer.read_text(encoding="utf-8"))["generation"]
+        except FileNotFoundError:
+            return None
+
+    def manifest(self) -> dict[str, Any]:
+        """What an index must be rebuilt for when it changes: the embedding model, the
+        keyword tokenizer and the vector store."""
+        return {
+            "embedder": self.embedder.name,
+            "tokenizer": TOKENIZER_VERSION,
+            "vector_store": self.vectors.name,
+        }
+
+    def snapshot(self) -> Snapshot:
+        """The current generation, checked against the embedding model in use."""
+        snapshot = self._current()
+        for part, wanted in self.manifest().items():
+            built_with = snapshot.manifest.get(part, _BEFORE_MANIFEST.get(part))
+            if part != "tokenizer" and built_with != wanted:
+                raise IndexMismatch(
+                    f"the index at {self.directory} was built with {part} {built_with!r} but "
+                    f"the settings use {wanted!r}; run `assistant ingest --prune` to rebuild it"
+                )
+        return snapshot
+
+    def _current(self) -> Snapshot:
+        """The current generation; reloaded when another process has switched CURRENT."""
+        generation = self.current_generation()
+        if generation is None:
+            raise IndexNotBuilt(
+                f"the index at {self.directory} is empty; run `assistant ingest` first"
+            )
+        if self._snapshot is None or self._snapshot.generation != generation:
+            log.info("opening index generation %s", generation)
+            opened = Snapshot(self._generation_dir(generation), generation, self.vectors)
+            if self._previous is not None:
+                self._previous.close()
+            self._previous, self._snapshot = self._snapshot, opened
+        return self._snapshot
+
+    def ingest(
+        self,
+        documents: Sequence[Document],
+        prune: bool = False,
+        keep_sources: frozenset[str] = frozenset(),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Add or update documents. With `prune`, documents not given are removed, except
+        those whose source file is in `keep_sources` (files that failed to load this time)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            old = self._current() if self.current_generation() else None
+            # A new embedding model or tokenizer rebuilds every passage from its stored text.
+            stale = old is not None and {**_BEFORE_MANIFEST, **old.manifest} != self.manifest()
+            incoming = {doc.meta.id: doc for doc in documents}
+            report, kept = compare(old.documents if old else {}, incoming, prune, keep_sources)
+            if old is not None and not report.changed and not stale:
+                report.chunks_total = len(old.chunks)
+                report.generation = old.generation
+                return report
+            reused_ids = set(kept) | set(report.unchanged)
+            reused = [c for c in (old.chunks if old else []) if c.doc_id in reused_ids]
+            fresh = [
+                chunk
+                for doc_id in report.added + report.updated
+                for chunk in _index_chunks(incoming[doc_id], self.chunk_size, self.chunk_overlap)
+            ]
+            if stale:
+                log.info("index %s was built differently; rebuilding all passages", self.directory)
+                fresh = [_retokenized(c) for c in reused] + fresh
+                reused = []
+                report.rebuilt = True
+            records = {**kept}
+            for doc_id in report.unchanged + report.added + report.updated:
+                doc = incoming[doc_id]
+                records[doc_id] = DocumentRecord(
+                    doc_id, doc.content_hash, doc.source, doc.meta.model_dump(mode="json")
+                )
+            generation = self._build(old, reused, fresh, records, progress)
+            report.chunks_embedded = len(fresh)
+            report.chunks_total = len(reused) + len(fresh)
+            report.generation = generation
+            self._switch_to(generation)
+            self._collect_garbage(keep={generation, old.generation if old else ""})
+            return report
+
+    def _build(
+        self,
+        old: Snapshot | None,
+        reused: list[IndexedChunk],
+        fresh: list[IndexedChunk],
+        records: dict[str, DocumentRecord],
+        progress: Callable[[int, int], None] | None,
+    ) -> str:
+        generation = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        target = self._generation_dir(generation)
+        target.mkdir(parents=True)
+        store = self.vectors.create(target)
+        done, total = 0, len(reused) + len(fresh)
+        for start in range(0, len(reused), _BATCH):
+            part = reused[start : start + _BATCH]
+            assert old is not None
+            _add(store, part, old.vectors.vectors([c.chunk_id for c in part]))
+            done += len(part)
+            if progress:
+                progress(done, total)
+        for start in range(0, len(fresh), _BATCH):
+            part = fresh[start : start + _BATCH]
+            texts = [embedding_text(c.title, c.section, c.text) for c in part]
+            _add(store, part, self.embedder.embed_passages(texts))
+            done += len(part)
+            if progress:
+                progress(done, total)
+        store.close()
+        chunks = sorted(reused + fresh, key=lambda c: (c.doc_id, c.ordinal))
+        _write_atomically(
+            target / "chunks.jsonl",
+            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks),
+        )
+        _write_atomically(target / "manifest.json", json.dumps(self.manifest()))
+        _write_atomically(
+            target / "documents.json",
+            json.dumps({k: asdict(v) for k, v in sorted(records.items())}, ensure_ascii=False),
+        )
+        return generation
+
+    def _switch_to(self, generation: str) -> None:
+        _write_atomically(self._pointer, json.dumps({"generation": generation}))
+        log.info("index %s now serves generation %s", self.directory, generation)
+
+    def _collect_garbage(self, keep: set[str]) -> None:
+        """Drop generations that no reader can still be using: all but the current and the
+        one before it (a reader that opened it a moment ago may still be answering)."""
+        for path in (self.directory / "generations").iterdir():
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _generation_dir(self, generation: str) -> Path:
+        return self.directory / "generations" / generation
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        with open(self.directory / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def compare(
+    indexed: dict[str, DocumentRecord],
+    incoming: dict[str, Document],
+    prune: bool,
+    keep_sources: frozenset[str],
+) -> tuple[IngestReport, dict[str, DocumentRecord]]:
+    """What an ingest changes: documents added, updated, unchanged and removed, and the
+    indexed documents it keeps as they are."""
+    report = IngestReport()
+    kept: dict[str, DocumentRecord] = {}
+    for doc_id, record in indexed.items():
+        if doc_id in incoming:
+            continue
+        if prune and record.source not in keep_sources:
+            report.removed.append(doc_id)
+        else:
+            kept[doc_id] = record
+    for doc_id, doc in incoming.items():
+        previous = indexed.get(doc_id)
+        if previous is None:
+            report.added.append(doc_id)
+        elif previous.content_hash == doc.content_hash:
+            report.unchanged.append(doc_id)
+        else:
+            report.updated.append(doc_id)
+    return report, kept
+
+
+def _index_chunks(document: Document, size: int, overlap: int) -> list[IndexedChunk]:
+    meta: DocumentMeta = document.meta
+    return [
+        IndexedChunk(
+            chunk_id=chunk.chunk_id,
+            doc_id=meta.id,
+            ordinal=chunk.ordinal,
+            section=chunk.section,
+            text=chunk.text,
+            title=meta.title,
+            kind=meta.kind,
+            audience=str(meta.audience),
+            language=meta.language,
+            effective_from=meta.effective_from.isoformat() if meta.effective_from else None,
+            effective_to=meta.effective_to.isoformat() if meta.effective_to else None,
+            source=document.source,
+            tokens=tuple(tokenize(f"{meta.title} {chunk.section} {chunk.text}")),
+        )
+        for chunk in chunk_document(document, size, overlap)
+    ]
+
+
+def _retokenized(chunk: IndexedChunk) -> IndexedChunk:
+    return replace(chunk, tokens=tuple(tokenize(f"{chunk.title} {chunk.section} {chunk.text}")))
+
+
+def passage_meta(chunk: IndexedChunk) -> PassageMeta:
+    return PassageMeta(
+        chunk.audience,
+        day_number(chunk.effective_from, OPEN_START),
+        day_number(chunk.effective_to, OPEN_END),
+    )
+
+
+def _add(store: VectorStore, chunks: Sequence[IndexedChunk], vectors: np.ndarray) -> None:
+    store.add([c.chunk_id for c in chunks], vectors, [passage_meta(c) for c in chunks])
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)

@@ -1,0 +1,77 @@
+"""Offline embedders, including the sentence-transformers path for a bank's own model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.ingest.documents import PlainFileDefaults, parse_document
+from assistant.roles import Role
+from assistant.search.embeddings import (
+    ChromaEmbeddings,
+    EmbeddingModelError,
+    LangChainAdapter,
+    load_embedder,
+    minilm_path,
+)
+from assistant.search.index import KnowledgeIndex
+from assistant.search.retrieval import search
+from tests.conftest import AS_OF, front_matter
+
+
+def test_multilingual_default_relates_chinese_traditional_and_english(embedder) -> None:  # type: ignore[no-untyped-def]
+    simplified = embedder.embed_query("大额存单起存金额是多少？")
+    traditional = embedder.embed_query("大額存單起存金額是多少？")
+    english = embedder.embed_query("What is the minimum deposit for a certificate of deposit?")
+    unrelated = embedder.embed_query("今天天气很好，我们去公园散步。")
+    assert np.linalg.norm(simplified) == pytest.approx(1, abs=1e-4)
+    assert simplified @ traditional > simplified @ unrelated
+    assert simplified @ english > simplified @ unrelated
+
+
+def test_a_sentence_transformers_model_directory_loads_offline_and_ranks() -> None:
+    model = load_embedder(f"st:{minilm_path()}", 2)
+    assert model.dimension == 384
+    passages = model.embed_passages(["A lost card can be reported by phone.", "Mortgage rates."])
+    query = model.embed_query("How do I report a lost card?")
+    assert passages.shape == (2, 384)
+    assert passages[0] @ query > passages[1] @ query
+
+
+def test_an_index_built_on_a_sentence_transformers_model_answers(tmp_path: Path) -> None:
+    model = load_embedder("minilm", 2)
+    index = KnowledgeIndex(tmp_path / "idx", model)
+    docs = [
+        parse_document(
+            front_matter("card", "# Lost card\n\nCall 95388 to freeze a lost card."),
+            "card.md",
+            PlainFileDefaults(),
+        ),
+        parse_document(
+            front_matter("cash", "# Cash\n\nBook large cash withdrawals a day ahead."),
+            "cash.md",
+            PlainFileDefaults(),
+        ),
+    ]
+    index.ingest(docs)
+    found = search(index.snapshot(), model, "my card was stolen", Role.customer, 2, AS_OF)
+    assert found[0].chunk.doc_id == "card"
+
+
+def test_a_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EmbeddingModelError, match="does not exist"):
+        load_embedder(f"st:{tmp_path / 'bge-small-zh'}", 2)
+    with pytest.raises(EmbeddingModelError, match="unknown embedding model"):
+        load_embedder("openai-ada", 2)
+
+
+def test_adapters_expose_the_same_vectors(embedder) -> None:  # type: ignore[no-untyped-def]
+    chroma = ChromaEmbeddings(embedder)
+    langchain = LangChainAdapter(embedder)
+    text = "个人养老金每年缴存上限为12,000元。"
+    direct = embedder.embed_passages([text])[0]
+    assert np.allclose(chroma([text])[0], direct, atol=1e-5)
+    assert np.allclose(langchain.embed_documents([text])[0], direct, atol=1e-5)
+    assert chroma.get_config()["model"] == "use-m3"
