@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import grimp
+
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "assistant"
@@ -34,3 +36,47 @@ def test_the_length_check_sees_a_long_function(tmp_path: Path) -> None:
     path.parent.mkdir(exist_ok=True)
     path.write_text(f"def long():\n{body}\n", encoding="utf-8")
     assert functions(path)[0][1] == LONGEST_FUNCTION + 1
+
+
+def cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Groups of modules that import each other, directly or through others (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = []
+            while (member := stack.pop()) != module:
+                group.append(member)
+            if group:
+                found.append(sorted([module, *group]))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_modules_import_each_other() -> None:
+    graph = grimp.build_graph("assistant")
+    assert len(graph.modules) > 40
+    assert cycles(graph) == []
+
+
+def test_the_cycle_check_sees_a_cycle() -> None:
+    graph = grimp.ImportGraph()
+    for module in ("a", "a.b", "a.c"):
+        graph.add_module(module)
+    graph.add_import(importer="a.b", imported="a.c")
+    graph.add_import(importer="a.c", imported="a.b")
+    assert cycles(graph) == [["a.b", "a.c"]]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from assistant.errors import InvalidRequest
+from assistant.advice.rules import Profile
+from assistant.errors import AssistantError, InvalidRequest
+from assistant.ingest.documents import PlainFileDefaults
 from assistant.pipeline import Assistant
 from assistant.roles import Role
-from assistant.turn import TurnRequest
-from tests.conftest import STAFF_DOCS
+from assistant.service import build_assistant, ingest_paths, open_index
+from assistant.turn import TurnRequest, TurnResult
+from tests.conftest import STAFF_DOCS, front_matter, make_settings, write
 
 
 @pytest.mark.parametrize("message", ["", "   \n "])
@@ -75,3 +81,63 @@ def test_an_investment_answer_carries_its_risk_level_and_warning(assistant: Assi
 def test_a_plain_deposit_answer_passes_untouched(assistant: Assistant) -> None:
     result = assistant.answer(TurnRequest(message="大额存单起存金额是多少？"))
     assert result.action == "allow" and result.verdicts == []
+
+
+def small_assistant(tmp_path: Path, minimum: str) -> tuple[Assistant, Path]:
+    sheet = write(
+        tmp_path / "docs" / "cd.md",
+        front_matter(
+            "dep-test-cd",
+            f"# 起存金额\n\n江澜测试存单的起存金额为人民币{minimum}，按1万元递增。",
+            title="江澜测试存单产品说明书",
+            kind="product",
+        ),
+    )
+    settings = make_settings(tmp_path / "data")
+    ingest_paths(open_index(settings), [sheet.parent], PlainFileDefaults())
+    return build_assistant(settings), sheet
+
+
+def test_a_reindex_during_a_turn_does_not_mix_generations(tmp_path: Path) -> None:
+    assistant, sheet = small_assistant(tmp_path, "5万元")
+    before = assistant.index.current_generation()
+    question = TurnRequest("江澜测试存单起存金额是多少？")
+    items = assistant.stream(question)  # the turn has begun: its snapshot is taken
+    changed = sheet.read_text(encoding="utf-8").replace("5万元", "8万元")
+    sheet.write_text(changed, encoding="utf-8")
+    ingest_paths(assistant.index, [sheet.parent], PlainFileDefaults())
+    assert assistant.index.current_generation() != before
+    *_, finished = items
+    assert isinstance(finished, TurnResult)
+    assert finished.generation == before
+    assert "5万元" in finished.answer and "5万元" in finished.citations[0].passage
+    after = assistant.answer(question)
+    assert after.generation == assistant.index.current_generation()
+    assert "8万元" in after.answer
+
+
+def test_a_suggestions_reply_cites_the_sheets_it_quotes(assistant: Assistant) -> None:
+    profile = Profile(
+        aum=850_000,
+        available_amount=300_000,
+        risk_level="C3",
+        risk_assessed_on="2026-05-01",
+        age=58,
+        horizon_months=12,
+    )
+    result = assistant.answer(
+        TurnRequest("这位客户有30万闲钱想放一年，能给他推荐什么？", Role.teller, profile=profile)
+    )
+    assert result.suggestions is not None and result.suggestions.suggestions
+    cited = {c.n: c.doc_id for c in result.citations}
+    assert cited and set(map(int, re.findall(r"\[(\d+)\]", result.answer))) == set(cited)
+    assert [s.product.id for s in result.suggestions.suggestions] == list(cited.values())
+
+
+def test_every_known_error_maps_to_a_status_that_is_not_a_500() -> None:
+    def kinds(base: type[AssistantError]) -> list[type[AssistantError]]:
+        return [base, *(k for sub in base.__subclasses__() for k in kinds(sub))]
+
+    found = kinds(AssistantError)[1:]
+    assert len(found) >= 15  # every error the assistant raises on purpose
+    assert [k.__name__ for k in found if not 400 <= k.status < 500 and k.status != 503] == []
