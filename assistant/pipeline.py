@@ -18,7 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.advice.advisor import Advice, Advisor
 from assistant.advice.rules import Profile
@@ -50,7 +50,7 @@ from assistant.search.glossary import Glossary
 from assistant.search.index import KnowledgeIndex, Snapshot
 from assistant.search.retrieval import Passage, search
 from assistant.settings import Settings
-from assistant.text import Language, detect_language, segments
+from assistant.text import Language, detect_language, not_text, segments
 from assistant.turn import Handoff, Memory, NoMemory, TurnRequest, TurnResult
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,10 @@ class Assistant:
     # ------------------------------------------------------------------ stages
 
     def validate(self, request: TurnRequest) -> str:
+        for text in (request.message, *request.history):
+            problem = not_text(text)
+            if problem:
+                raise InvalidRequest(f"the message cannot be read: {problem}")
         message = request.message.strip()
         if not message:
             raise InvalidRequest("the message is empty; type a question")
@@ -331,16 +335,17 @@ class Assistant:
     ) -> TurnResult:
         """The turn as released, remembered, and logged."""
         cited = cited_numbers(text)
+        citations = [c for c in reply.draft.citations if c.n in cited]
         result = TurnResult(
             session_id=turn.session_id,
             turn_id=turn.turn_id,
             answer=text,
-            citations=[c for c in reply.draft.citations if c.n in cited],
+            citations=self._released(turn, citations),
             language=turn.language,
             grounded=reply.draft.grounded and action != "block",
             passages=turn.passages,
             action=most_severe([turn.screened.action, action]),
-            verdicts=turn.screened.verdicts + verdicts,
+            verdicts=turn.screened.verdicts + self._excerpted(turn, verdicts),
             elapsed_ms=(time.perf_counter() - turn.started) * 1000,
             question=turn.screened.text,
             generation=turn.snapshot.generation,
@@ -350,6 +355,27 @@ class Assistant:
         self.memory.record(result, turn.request)
         self._log(result, turn.request)
         return result
+
+    def _released(self, turn: Turn, citations: list[Citation]) -> list[Citation]:
+        """Every field a user receives passes the audience check, not only the answer: a
+        customer gets no citation of a document that is not public, and no sentence of a
+        cited passage that repeats staff-only text."""
+        if turn.request.role is not Role.customer:
+            return citations
+        documents = turn.snapshot.documents
+        view = self.view(turn.snapshot)
+        return [
+            replace(c, passage=self.output_guard.redacted(c.passage, "customer", view))
+            for c in citations
+            if c.doc_id in documents and documents[c.doc_id].meta.get("audience") == "public"
+        ]
+
+    def _excerpted(self, turn: Turn, verdicts: list[Verdict]) -> list[Verdict]:
+        """The output rails' verdicts; for a customer without the words they removed, which
+        may be exactly what a customer must not read."""
+        if turn.request.role is not Role.customer:
+            return verdicts
+        return [replace(v, excerpt="") for v in verdicts]
 
     def _log(self, result: TurnResult, request: TurnRequest) -> None:
         log.info(

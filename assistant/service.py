@@ -5,20 +5,22 @@ implementation is chosen by name from its registry; plugins register theirs firs
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from assistant.advice.advisor import Advisor
 from assistant.advice.rules import SuitabilityWording
 from assistant.answer.generator import GeneratorContext, generators
 from assistant.answer.wording import ComposerWording
+from assistant.errors import DocumentError
 from assistant.guard import InputGuard, OutputGuard, load_policy
-from assistant.ingest.documents import LoadReport, PlainFileDefaults, load_documents
+from assistant.ingest.documents import Document, LoadReport, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
 from assistant.registry import load_plugins
+from assistant.roles import Audience
 from assistant.search.embeddings import load_embedder
 from assistant.search.glossary import Glossary
-from assistant.search.index import IngestReport, KnowledgeIndex
+from assistant.search.index import DocumentRecord, IngestReport, KnowledgeIndex
 from assistant.search.vectorstore import vector_stores
 from assistant.settings import Settings
 
@@ -70,6 +72,26 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
     )
 
 
+def unpublished_staff(
+    documents: Sequence[Document], indexed: Mapping[str, DocumentRecord]
+) -> list[DocumentError]:
+    """Staff documents that a new version would make public without saying so: a file saved
+    without its front matter, say, ingested with a public default. Each is refused and its
+    indexed version kept; only front matter that states `audience: public` publishes it."""
+    return [
+        DocumentError(
+            doc.source,
+            f"{doc.meta.id} is indexed as a staff document and this version does not state "
+            "its audience; add `audience: public` to its front matter to publish it",
+        )
+        for doc in documents
+        if doc.meta.audience is not Audience.staff
+        and not doc.states_audience
+        and doc.meta.id in indexed
+        and indexed[doc.meta.id].meta.get("audience") == Audience.staff
+    ]
+
+
 def ingest_paths(
     index: KnowledgeIndex,
     paths: Sequence[Path],
@@ -79,6 +101,9 @@ def ingest_paths(
 ) -> tuple[LoadReport, IngestReport]:
     """Load what can be loaded, report what cannot, and index the rest in one atomic switch."""
     loaded = load_documents(paths, defaults)
+    refused = unpublished_staff(loaded.documents, index.indexed_documents())
+    loaded.errors += refused
+    loaded.documents = [d for d in loaded.documents if d.source not in {e.source for e in refused}]
     for error in loaded.errors:
         log.warning("skipped %s: %s", error.source, error.reason)
     failed = frozenset(error.source for error in loaded.errors)

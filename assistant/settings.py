@@ -91,6 +91,21 @@ class Settings(BaseSettings):
     widget_origins: list[str] = Field(
         default_factory=list, description="Origins whose pages may embed the widget (CORS)."
     )
+    max_token_lifetime_s: int = Field(
+        12 * 3600, ge=60, description="Longest lifetime (exp - iat) of an intranet token accepted."
+    )
+    console_secret: str | None = Field(
+        None,
+        description="Key the console's session cookies are signed with; default: one made at "
+        "start-up (tellers sign in again after a restart). Several workers need the same key.",
+    )
+    console_session_hours: int = Field(8, ge=1, le=24, description="How long a sign-in lasts.")
+    demo_pages: bool | None = Field(
+        None,
+        description="The widget's demo pages, which sign visitors in with the server's own "
+        "key: default on in open local mode only; true refuses to start beside API keys or "
+        "an intranet secret.",
+    )
     rate_limit_per_minute: int = Field(60, ge=1, description="Requests per API key per minute.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted.")
 

@@ -6,11 +6,12 @@ import logging
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 import jieba
 import jieba.posseg
 import opencc
+from pydantic import AfterValidator
 
 Language = Literal["zh-CN", "zh-TW", "en"]
 
@@ -110,6 +111,33 @@ def content_terms(text: str) -> set[str]:
 def split_sentences(text: str) -> list[str]:
     """Split on Chinese and Western sentence ends; keeps the punctuation with its sentence."""
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+# Characters no person types: control characters (tabs and line breaks aside) and halves of
+# surrogate pairs, which cannot be encoded as UTF-8 and break every library after them.
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def not_text(text: str) -> str | None:
+    """What in a string is not text, said for the person who sent it; None when all is."""
+    found = _NOT_TEXT.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    kind = "half of a surrogate pair" if code >= 0xD800 else "a control character"
+    return f"character {found.start() + 1} is not text ({kind}, U+{code:04X}); send UTF-8 text"
+
+
+def checked_text(text: str) -> str:
+    """A pydantic validator: refuse a string that is not text, saying where."""
+    problem = not_text(text)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+# A string field of a request: only text a person could have typed.
+Text = Annotated[str, AfterValidator(checked_text)]
 
 
 # A sentence ends at Chinese punctuation, or at a full stop before a capital ("No. 1" is

@@ -75,10 +75,13 @@ class Advice:
 
 
 def catalog(snapshot: Snapshot) -> list[Product]:
-    """Every product sheet in the index, once (the Chinese sheet stands for its translation)."""
+    """Every public product sheet in the index, once (the Chinese sheet stands for its
+    translation). A sheet not marked public is never suggested: suggestions reach customers."""
     metas = [r.meta for r in snapshot.documents.values()]
     return [
-        Product.from_meta(m) for m in metas if m["kind"] == "product" and m["language"] == "zh-CN"
+        Product.from_meta(m)
+        for m in metas
+        if m["kind"] == "product" and m["language"] == "zh-CN" and m["audience"] == "public"
     ]
 
 

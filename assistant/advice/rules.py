@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.errors import ConfigurationError
 from assistant.ingest.documents import RiskLevel, Tier
+from assistant.text import Text
 
 CustomerRisk = Literal["C1", "C2", "C3", "C4", "C5"]
 TIERS: tuple[Tier, ...] = ("mass", "gold", "platinum", "diamond", "private")
@@ -40,10 +41,10 @@ class Profile(BaseModel):
     risk_level: CustomerRisk | None = None
     risk_assessed_on: date | None = None
     age: int = Field(ge=0, le=120)
-    segment: str | None = None
-    goal: str | None = None
+    segment: Text | None = None
+    goal: Text | None = Field(None, max_length=2000)
     horizon_months: int | None = Field(None, ge=0, le=600)
-    holdings: list[str] = []
+    holdings: list[Text] = []
     qualified_investor: bool = False
 
 

@@ -30,8 +30,18 @@ class Principal:
 
     @property
     def owner(self) -> str:
-        """Whose sessions these are: a key's channel, or an intranet user."""
+        """Who is calling: a key's channel, or an intranet user (rate limits count per owner)."""
         return f"{self.channel or 'local'}:{self.subject}"
+
+    def owner_as(self, role: Role) -> str:
+        """Whose a session asked in `role` is: this caller in that role. The same person
+        signed in as a customer does not read back what they asked as an employee."""
+        return f"{self.owner}:{role}"
+
+    @property
+    def session_owners(self) -> frozenset[str]:
+        """The sessions this caller may read back: its own, in each role it may use."""
+        return frozenset(self.owner_as(role) for role in self.roles)
 
     @property
     def is_admin(self) -> bool:
@@ -59,17 +69,34 @@ def _fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+# A key or a token longer than this is not one the bank issued.
+MAX_CREDENTIAL_CHARS = 8192
+# How far a token's issue time may lie ahead of this machine's clock.
+CLOCK_SKEW_S = 60
+
+
 class Authenticator:
-    def __init__(self, api_keys: dict[str, Channel], intranet_secret: str | None) -> None:
+    def __init__(
+        self,
+        api_keys: dict[str, Channel],
+        intranet_secret: str | None,
+        max_token_lifetime_s: int = 12 * 3600,
+    ) -> None:
         self._keys = api_keys
         # No configured secret: one made now serves the demo page of this process only.
         self.intranet_secret = intranet_secret or secrets.token_urlsafe(32)
+        self.max_token_lifetime_s = max_token_lifetime_s
 
     @property
     def open_mode(self) -> bool:
         return not self._keys
 
     def principal(self, credential: str | None) -> Principal:
+        if credential and len(credential) > MAX_CREDENTIAL_CHARS:
+            raise Unauthenticated(
+                f"the credential is too long ({len(credential)} characters; a key or sign-in "
+                f"token has at most {MAX_CREDENTIAL_CHARS}); send the one the bank issued"
+            )
         if credential and credential.count(".") == 2:
             return self._intranet_user(credential)
         if self.open_mode:
@@ -83,19 +110,31 @@ class Authenticator:
                 return Principal(channel, CHANNEL_ROLES[channel], _fingerprint(key))
         raise Unauthenticated("this API key is not recognised; ask the administrator for one")
 
-    def _intranet_user(self, token: str) -> Principal:
+    def intranet_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token the intranet signed, within the longest lifetime allowed."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 self.intranet_secret,
                 algorithms=["HS256"],
                 audience=INTRANET_AUDIENCE,
-                options={"require": ["exp", "sub", "role"]},
+                options={"require": ["exp", "iat", "sub", "role"]},
+                leeway=CLOCK_SKEW_S,
             )
         except jwt.PyJWTError as error:
             raise Unauthenticated(
                 f"the page's sign-in token was refused ({error}); reload the page to sign in again"
             ) from None
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+        if lifetime > self.max_token_lifetime_s:
+            raise Unauthenticated(
+                f"the sign-in token's lifetime is {lifetime // 3600} h; the most accepted is "
+                f"{self.max_token_lifetime_s // 3600} h: sign in again for a shorter-lived one"
+            )
+        return claims
+
+    def _intranet_user(self, token: str) -> Principal:
+        claims = self.intranet_claims(token)
         role = INTRANET_ROLES.get(str(claims["role"]))
         if role is None:
             raise Unauthenticated(f"the sign-in token names an unknown role {claims['role']!r}")
@@ -108,6 +147,7 @@ class Authenticator:
             "role": role,
             "name": name,
             "aud": INTRANET_AUDIENCE,
+            "iat": int(time.time()),
             "exp": int(time.time()) + ttl_s,
         }
         return jwt.encode(payload, self.intranet_secret, algorithm="HS256")

@@ -58,14 +58,16 @@ def main(verbose: bool) -> None:
 @click.option(
     "--audience",
     type=click.Choice([a.value for a in Audience]),
-    default="public",
-    show_default=True,
-    help="Audience of files that have no front matter.",
+    help="Audience of files that have no front matter; without it they are skipped.",
 )
 @click.option("--prune", is_flag=True, help="Remove indexed documents not among PATHS.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest(
-    paths: tuple[Path, ...], index_name: str | None, audience: str, prune: bool, as_json: bool
+    paths: tuple[Path, ...],
+    index_name: str | None,
+    audience: str | None,
+    prune: bool,
+    as_json: bool,
 ) -> None:
     """Index documents (default: the knowledge folder). Bad files are reported and skipped;
     the index switches to the new content in one step, or not at all."""
@@ -80,9 +82,8 @@ def ingest(
             bar.length = total
             bar.update(done - bar.pos)
 
-        loaded, report = ingest_paths(
-            index, targets, PlainFileDefaults(audience=Audience(audience)), prune, progress
-        )
+        defaults = PlainFileDefaults(Audience(audience) if audience else None)
+        loaded, report = ingest_paths(index, targets, defaults, prune, progress)
     skipped = [{"source": e.source, "reason": e.reason} for e in loaded.errors]
     if as_json:
         _emit(

@@ -12,15 +12,12 @@ from pydantic import ValidationError
 from assistant.advice.advisor import Advice
 from assistant.advice.rules import Profile
 from assistant.answer.generator import Citation
+from assistant.channels.api.dependencies import Services
+from assistant.channels.auth import Principal
+from assistant.channels.console_access import CONSOLE_PATH
 from assistant.errors import AssistantError
-from assistant.memory.store import ConversationStore
-from assistant.pipeline import Assistant
 from assistant.roles import Role
 from assistant.turn import TurnRequest, TurnResult
-
-CONSOLE_PATH = "/console"
-# Console turns belong to the console; the sign-in in front of it knows which teller.
-CONSOLE_OWNER = "console:teller"
 
 
 def citations_markdown(citations: list[Citation]) -> str:
@@ -60,11 +57,20 @@ def parse_profile(profile_json: str | None) -> Profile | None:
 
 
 class Console:
-    """The console's event handlers, over the same pipeline as every other channel."""
+    """The console's event handlers, over the same pipeline as every other channel; each
+    turn is the signed-in teller's, counted against their rate limit."""
 
-    def __init__(self, assistant: Assistant, store: ConversationStore) -> None:
-        self.assistant = assistant
-        self.store = store
+    def __init__(self, services: Services) -> None:
+        self.assistant = services.assistant
+        self.store = services.store
+        self.access = services.console_access
+        self.limiter = services.limiter
+
+    def teller(self, request: gr.Request) -> Principal:
+        try:
+            return self.access.teller(request.headers.get("cookie"))
+        except AssistantError as error:
+            raise gr.Error(str(error)) from None
 
     def respond(
         self,
@@ -74,16 +80,21 @@ class Console:
         session_id: str | None,
         profile_json: str | None,
         turns: dict[int, str],
+        request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
-        request = TurnRequest(
+        teller = self.teller(request)
+        wait = self.limiter.retry_after(teller.owner)
+        if wait > 0:
+            raise gr.Error(f"请求过于频繁，请 {wait:.0f} 秒后再试。/ Too many requests.")
+        asked = TurnRequest(
             message,
             Role(role),
             session_id or None,
-            owner=CONSOLE_OWNER,
+            owner=teller.owner_as(Role(role)),
             profile=parse_profile(profile_json),
         )
         try:
-            items = self.assistant.stream(request)
+            items = self.assistant.stream(asked)
         except AssistantError as error:
             raise gr.Error(str(error)) from None
         history = [
@@ -116,13 +127,13 @@ class Console:
             turns,
         )
 
-    def feedback(self, turns: dict[int, str], like: gr.LikeData) -> str:
+    def feedback(self, turns: dict[int, str], like: gr.LikeData, request: gr.Request) -> str:
         index = like.index if isinstance(like.index, int) else like.index[0]
         turn_id = (turns or {}).get(index)
         if turn_id is None:
             return "_这条消息无法评价 / this message cannot be rated._"
         rating = "up" if like.liked is True or like.liked == "Like" else "down"
-        self.store.add_feedback(turn_id, CONSOLE_OWNER, rating, "")
+        self.store.add_feedback(turn_id, self.teller(request).session_owners, rating, "")
         return "_已记录反馈，谢谢 / feedback recorded, thank you._"
 
 
@@ -159,9 +170,9 @@ def _side_column() -> tuple[gr.Markdown, gr.Code, gr.Markdown]:
     return sources, profile, suggestions
 
 
-def build_console(assistant: Assistant, store: ConversationStore) -> gr.Blocks:
-    """The teller's console; tellers reach it through the bank's sign-in in front of it."""
-    handlers = Console(assistant, store)
+def build_console(services: Services) -> gr.Blocks:
+    """The teller's console; on a keyed server tellers reach it through its sign-in."""
+    handlers = Console(services)
     with gr.Blocks(title="江澜银行 · 柜员助手") as console:
         gr.Markdown("## 江澜银行 · 柜员助手 Teller assistant")
         session = gr.State(None)
@@ -179,5 +190,5 @@ def build_console(assistant: Assistant, store: ConversationStore) -> gr.Blocks:
     return console
 
 
-def mount_console(app: FastAPI, assistant: Assistant, store: ConversationStore) -> FastAPI:
-    return gr.mount_gradio_app(app, build_console(assistant, store), path=CONSOLE_PATH)
+def mount_console(app: FastAPI, services: Services) -> FastAPI:
+    return gr.mount_gradio_app(app, build_console(services), path=CONSOLE_PATH)

@@ -244,6 +244,15 @@ class OutputGuard:
             text = risk.strip()
         return "\n" + text
 
+    def redacted(self, passage: str, role: str, view: KnowledgeView | None) -> str:
+        """A cited passage as a reader in `role` may receive it: for a customer, without the
+        sentences that repeat staff-only text (a staff rule pasted into a public sheet)."""
+        if role != "customer" or view is None:
+            return passage
+        rule = self.policy.rule("staff_content")
+        kept = [s for s in segments(passage) if not view.staff_overlap(s, rule.staff_terms or 2)]
+        return "".join(kept).strip()
+
     def safe_answer(self, language: Language) -> str:
         return localised(self.policy.safe_answer, language)
 

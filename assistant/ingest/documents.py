@@ -30,7 +30,13 @@ CONVERTED_SUFFIXES = frozenset({".pdf", ".docx", ".html", ".htm"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | CONVERTED_SUFFIXES
 MAX_DOCUMENT_BYTES = 20_000_000
 
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+# Front matter: a block between two lines of --- (YAML's own ... closes it too), after
+# nothing but blank lines.
+_FRONT_MATTER = re.compile(
+    r"\A\ufeff?(?:[ \t]*\n)*---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL
+)
+# A file that opens like front matter, whether or not the block is well formed.
+_OPENS_FRONT_MATTER = re.compile(r"\A\ufeff?\s*---")
 _FIRST_HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
 
 Tier = Literal["mass", "gold", "platinum", "diamond", "private"]
@@ -84,13 +90,17 @@ class Document:
     body: str
     source: str
     content_hash: str = field(default="")
+    # Whether the document's own front matter states its audience (a plain file's comes
+    # from whoever ingests its folder).
+    states_audience: bool = True
 
 
 @dataclass(frozen=True)
 class PlainFileDefaults:
     """What a file without front matter gets: chosen by whoever ingests the folder."""
 
-    audience: Audience = Audience.public
+    # None: a file without front matter is refused, never published by default.
+    audience: Audience | None = None
     kind: str = "faq"
 
 
@@ -107,6 +117,12 @@ def parse_document(text: str, source: str, defaults: PlainFileDefaults) -> Docum
     if match:
         raw_meta = _parse_front_matter(match.group(1), source)
         body = text[match.end() :].strip()
+    elif _OPENS_FRONT_MATTER.match(text):
+        raise DocumentError(
+            source,
+            "opens front matter with --- but no line of --- closes it; fix the front matter "
+            "(the file was not indexed, and its indexed version, if any, is kept)",
+        )
     else:
         body = clean_web_text(text)
         raw_meta = _plain_file_meta(body, source, defaults)
@@ -116,7 +132,7 @@ def parse_document(text: str, source: str, defaults: PlainFileDefaults) -> Docum
         meta = DocumentMeta.model_validate(raw_meta)
     except ValidationError as exc:
         raise DocumentError(source, _describe(exc)) from None
-    return Document(meta=meta, body=body, source=source, content_hash=content_hash(meta, body))
+    return Document(meta, body, source, content_hash(meta, body), states_audience=bool(match))
 
 
 def load_file(path: Path, defaults: PlainFileDefaults) -> Document:
@@ -133,15 +149,24 @@ def load_file(path: Path, defaults: PlainFileDefaults) -> Document:
     return parse_document(text, str(path), defaults)
 
 
-def discover(paths: Iterable[Path]) -> Iterator[Path]:
-    """Every supported file under the given files and folders, in a stable order."""
+def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """Every supported file under the given files and folders, in a stable order, each with
+    the folder it was found in (None for a file named itself)."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-            )
+            found = (p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
+            yield from ((p, path) for p in sorted(found) if p.is_file())
         else:
-            yield path
+            yield path, None
+
+
+def _check_inside(path: Path, folder: Path | None) -> None:
+    """A file found in a folder must be in it: a link that leads elsewhere (a staff share, a
+    home directory) is refused rather than published with the folder's audience."""
+    if folder is not None and not path.resolve().is_relative_to(folder.resolve()):
+        raise DocumentError(
+            str(path), "is a link to a file outside the folder; copy the file in instead"
+        )
 
 
 @dataclass
@@ -154,10 +179,11 @@ def load_documents(paths: Iterable[Path], defaults: PlainFileDefaults) -> LoadRe
     """Load every file; collect errors instead of stopping, and reject duplicate ids."""
     report = LoadReport()
     seen: dict[str, str] = {}
-    for path in discover(paths):
+    for path, folder in discover(paths):
         try:
             if not path.exists():
                 raise DocumentError(str(path), "does not exist")
+            _check_inside(path, folder)
             document = load_file(path, defaults)
         except DocumentError as error:
             report.errors.append(error)
@@ -184,6 +210,13 @@ def _parse_front_matter(block: str, source: str) -> dict[str, object]:
 
 
 def _plain_file_meta(body: str, source: str, defaults: PlainFileDefaults) -> dict[str, object]:
+    if defaults.audience is None:
+        raise DocumentError(
+            source,
+            "has no front matter, so nothing says who may read it; give an audience for its "
+            "folder (`assistant ingest --audience public|staff`, or `audience` in the admin "
+            "request), or add front matter",
+        )
     stem = Path(source).stem
     heading = _FIRST_HEADING.search(body)
     first_line = next((line.strip() for line in body.splitlines() if line.strip()), stem)

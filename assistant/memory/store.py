@@ -156,10 +156,11 @@ class ConversationStore:
                     )
                 )
 
-    def turns(self, session_id: str, owner: str | None) -> list[StoredTurn]:
-        """The whole session; `owner=None` is an administrator reading any session."""
+    def turns(self, session_id: str, owners: frozenset[str] | None) -> list[StoredTurn]:
+        """The whole session, for one of its possible `owners`; `None` is an administrator
+        reading any session."""
         found = self.owner_of(session_id)
-        if found is None or (owner is not None and found != owner):
+        if found is None or (owners is not None and found not in owners):
             raise NotFound(f"no session {session_id} for this caller")
         with Session(self.engine) as session:
             rows = session.scalars(
@@ -181,11 +182,13 @@ class ConversationStore:
                 for r in rows
             ]
 
-    def add_feedback(self, turn_id: str, owner: str | None, rating: str, comment: str) -> str:
+    def add_feedback(
+        self, turn_id: str, owners: frozenset[str] | None, rating: str, comment: str
+    ) -> str:
         with Session(self.engine) as session, session.begin():
             turn = session.get(TurnRow, turn_id)
             conversation = session.get(ConversationRow, turn.session_id) if turn else None
-            if conversation is None or (owner is not None and conversation.owner != owner):
+            if conversation is None or (owners is not None and conversation.owner not in owners):
                 raise NotFound(f"no turn {turn_id} for this caller")
             row = FeedbackRow(turn_id=turn_id, rating=rating, comment=comment)
             session.add(row)

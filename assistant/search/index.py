@@ -180,6 +180,10 @@ class KnowledgeIndex:
         except FileNotFoundError:
             return None
 
+    def indexed_documents(self) -> dict[str, DocumentRecord]:
+        """The documents of the generation being served; none before the first ingest."""
+        return self._current().documents if self.current_generation() else {}
+
     def manifest(self) -> dict[str, Any]:
         """What an index must be rebuilt for when it changes: the embedding model, the
         keyword tokenizer and the vector store."""

@@ -264,6 +264,6 @@ def test_the_teller_console_streams_a_cited_answer_and_takes_feedback(
     with sqlite3.connect(settings.data_dir / "assistant.db") as db:
         rated = db.execute(
             "SELECT f.rating, t.answer FROM feedback f JOIN turns t ON f.turn_id = t.id "
-            "JOIN conversations c ON t.session_id = c.id WHERE c.owner = 'console:teller'"
+            "JOIN conversations c ON t.session_id = c.id WHERE c.owner = 'local:console:teller'"
         ).fetchall()
     assert [rating for rating, _ in rated] == ["up"] and "20万元" in rated[0][1]

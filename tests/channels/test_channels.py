@@ -55,7 +55,8 @@ def post(url: str, path: str, key: str | None, **body: object) -> httpx.Response
 
 
 def intranet_token(role: str, secret: str = INTRANET_SECRET, ttl: int = 600) -> str:
-    claims = {"sub": "u-7", "role": role, "aud": INTRANET_AUDIENCE, "exp": int(time.time()) + ttl}
+    now = int(time.time())
+    claims = {"sub": "u-7", "role": role, "aud": INTRANET_AUDIENCE, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assistant.ingest.chunking import chunk_document, pack, sections
 from assistant.ingest.documents import PlainFileDefaults, parse_document
+from assistant.roles import Audience
 from tests.conftest import front_matter
 
 BODY = """# 大额存单说明书
@@ -24,7 +25,7 @@ BODY = """# 大额存单说明书
 
 
 def _doc(body: str = BODY):  # type: ignore[no-untyped-def]
-    return parse_document(front_matter("cd", body), "cd.md", PlainFileDefaults())
+    return parse_document(front_matter("cd", body), "cd.md", PlainFileDefaults(Audience.public))
 
 
 def test_sections_follow_the_heading_path() -> None:

@@ -9,6 +9,7 @@ import pytest
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.cleaning import clean_web_text, is_boilerplate
 from assistant.ingest.documents import PlainFileDefaults, load_documents
+from assistant.roles import Audience
 from tests.conftest import SEEDS
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -64,7 +65,7 @@ def test_a_long_paragraph_that_mentions_downloads_is_content() -> None:
 
 
 def test_seeds_ingest_into_chunks() -> None:
-    report = load_documents([SEEDS], PlainFileDefaults())
+    report = load_documents([SEEDS], PlainFileDefaults(Audience.public))
     assert report.errors == []
     assert len(report.documents) == len(SEED_FILES)
     for document in report.documents:

@@ -17,7 +17,7 @@ from assistant.ingest.documents import (
 from assistant.roles import Audience
 from tests.conftest import KNOWLEDGE, front_matter, write
 
-DEFAULTS = PlainFileDefaults()
+DEFAULTS = PlainFileDefaults(Audience.public)
 
 
 def test_front_matter_becomes_typed_metadata() -> None:

@@ -14,7 +14,7 @@ from assistant.search.retrieval import search
 from assistant.service import ingest_paths
 from tests.conftest import AS_OF, front_matter, write
 
-DEFAULTS = PlainFileDefaults()
+DEFAULTS = PlainFileDefaults(Audience.public)
 
 
 def make_pdf(path: Path, lines: list[str]) -> Path:

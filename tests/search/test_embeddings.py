@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.ingest.documents import PlainFileDefaults, parse_document
-from assistant.roles import Role
+from assistant.roles import Audience, Role
 from assistant.search.embeddings import (
     ChromaEmbeddings,
     EmbeddingModelError,
@@ -47,12 +47,12 @@ def test_an_index_built_on_a_sentence_transformers_model_answers(tmp_path: Path)
         parse_document(
             front_matter("card", "# Lost card\n\nCall 95388 to freeze a lost card."),
             "card.md",
-            PlainFileDefaults(),
+            PlainFileDefaults(Audience.public),
         ),
         parse_document(
             front_matter("cash", "# Cash\n\nBook large cash withdrawals a day ahead."),
             "cash.md",
-            PlainFileDefaults(),
+            PlainFileDefaults(Audience.public),
         ),
     ]
     index.ingest(docs)

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from assistant.ingest.documents import PlainFileDefaults, load_documents
-from assistant.roles import Role
+from assistant.roles import Audience, Role
 from assistant.search.embeddings import Embedder
 from assistant.search.index import IndexNotBuilt, KnowledgeIndex
 from assistant.search.retrieval import search
 from assistant.service import ingest_paths
 from tests.conftest import front_matter, write
 
-DEFAULTS = PlainFileDefaults()
+DEFAULTS = PlainFileDefaults(Audience.public)
 TODAY = date(2026, 6, 1)
 
 

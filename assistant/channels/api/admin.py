@@ -25,8 +25,11 @@ class IngestRunning(Conflict):
 def targets_inside(root: Path, paths: list[str]) -> list[Path]:
     """The paths asked for, each of which must exist inside the knowledge folder."""
     root = root.resolve()
-    targets = [(root / p).resolve() for p in paths] or [root]
-    outside = [str(t) for t in targets if not t.is_relative_to(root) or not t.exists()]
+    try:
+        targets = [(root / p).resolve() for p in paths] or [root]
+        outside = [str(t) for t in targets if not t.is_relative_to(root) or not t.exists()]
+    except (OSError, ValueError) as error:  # a NUL, a name too long, a path too deep
+        raise InvalidRequest(f"a path cannot name a file here: {error}") from None
     if outside:
         raise InvalidRequest(
             f"paths must exist inside the knowledge folder {root}: {', '.join(outside)}"

@@ -8,10 +8,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from assistant import __version__
-from assistant.channels.api import admin, chat, health, openai, sessions, web
+from assistant.channels.api import admin, chat, console_sign_in, health, openai, sessions, web
 from assistant.channels.api.dependencies import Services
-from assistant.channels.api.errors import BodySizeLimit, install_error_handlers
+from assistant.channels.api.errors import SizeLimits, install_error_handlers
 from assistant.channels.auth import Authenticator, RateLimiter
+from assistant.channels.console_access import ConsoleAccess, ConsoleGate
+from assistant.errors import ConfigurationError
 from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
 from assistant.service import build_assistant
@@ -23,7 +25,9 @@ log = logging.getLogger(__name__)
 def create_services(settings: Settings, assistant: Assistant | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = ConversationStore(settings.database())
-    authenticator = Authenticator(settings.api_keys, settings.intranet_secret)
+    authenticator = Authenticator(
+        settings.api_keys, settings.intranet_secret, settings.max_token_lifetime_s
+    )
     if authenticator.open_mode:
         log.warning(
             "no API keys configured (ASSISTANT_API_KEYS): open local mode, requests name "
@@ -35,6 +39,7 @@ def create_services(settings: Settings, assistant: Assistant | None = None) -> S
         store,
         authenticator,
         RateLimiter(settings.rate_limit_per_minute),
+        ConsoleAccess(authenticator, settings.console_secret, settings.console_session_hours),
     )
 
 
@@ -42,11 +47,15 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     services = create_services(settings, assistant)
     app = FastAPI(title="Jianglan Bank assistant", version=__version__)
     app.state.services = services
-    for module in (chat, openai, sessions, admin, health, web):
+    for module in (chat, openai, sessions, admin, health, console_sign_in):
         app.include_router(module.router)
     app.include_router(sessions.feedback_router)
+    app.include_router(web.router)
+    if demo_pages(settings, services.authenticator):
+        app.include_router(web.demo_router)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConsoleGate, access=services.console_access)
+    app.add_middleware(SizeLimits, max_bytes=settings.max_body_bytes)
     if settings.widget_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -56,4 +65,17 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         )
     from assistant.channels.console import mount_console
 
-    return mount_console(app, services.assistant, services.store)
+    return mount_console(app, services)
+
+
+def demo_pages(settings: Settings, authenticator: Authenticator) -> bool:
+    """The demo pages sign any visitor in with this server's own intranet key, so they
+    exist only where that key protects nothing: open local mode without an intranet secret."""
+    production = not authenticator.open_mode or settings.intranet_secret is not None
+    if settings.demo_pages and production:
+        raise ConfigurationError(
+            "ASSISTANT_DEMO_PAGES is on, but demo pages would sign any visitor in with this "
+            "server's own key beside ASSISTANT_API_KEYS or ASSISTANT_INTRANET_SECRET; turn "
+            "the demo pages off, or run them on a local server without keys"
+        )
+    return settings.demo_pages is not False and not production

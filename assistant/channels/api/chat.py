@@ -47,7 +47,7 @@ def chat_request(body: ChatRequest, caller: Principal, settings: Settings) -> Tu
         body.message,
         role,
         body.session_id,
-        owner=caller.owner,
+        owner=caller.owner_as(role),
         profile=profile_of(body, role, settings),
     )
 

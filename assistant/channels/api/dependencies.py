@@ -12,6 +12,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from assistant.channels.auth import Authenticator, Principal, RateLimiter
+from assistant.channels.console_access import ConsoleAccess
 from assistant.errors import RateLimited
 from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
@@ -25,6 +26,7 @@ class Services:
     store: ConversationStore
     authenticator: Authenticator
     limiter: RateLimiter
+    console_access: ConsoleAccess
     # One re-index at a time: each builds the next index generation from the current one.
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
 

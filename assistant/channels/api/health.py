@@ -14,7 +14,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(app: App) -> dict[str, Any]:
+async def healthz(app: App) -> dict[str, Any]:
+    # On the event loop, not in the worker threads every turn holds: liveness is answered
+    # in milliseconds however busy the workers are.
     generation = app.assistant.index.current_generation()
     return {"status": "ok", "version": __version__, "index_generation": generation}
 

@@ -82,7 +82,8 @@ def chunks(items: Iterator[str | TurnResult]) -> Iterator[str]:
 @router.post("/chat/completions")
 def completions(body: CompletionRequest, caller: Caller, app: App) -> Any:
     turns = app.settings.history_turns
-    request = completion_request(body, caller.owner, caller.role_for(None), turns)
+    role = caller.role_for(None)
+    request = completion_request(body, caller.owner_as(role), role, turns)
     if not body.stream:
         return completion(app.assistant.answer(request))
     items = app.assistant.stream(request)  # refusals raise here, before the stream starts

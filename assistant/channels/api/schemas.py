@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.advice.rules import Profile
 from assistant.answer.generator import Citation
 from assistant.roles import Audience, Role
+from assistant.text import Text
 
 SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
 MODEL_NAME = "jianglan-assistant"
@@ -17,7 +18,7 @@ MODEL_NAME = "jianglan-assistant"
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(description="The user's question, in Chinese or English.")
+    message: Text = Field(description="The user's question, in Chinese or English.")
     role: Role | None = Field(
         None, description="Ask as this role; default and ceiling: the credential's own."
     )
@@ -55,27 +56,40 @@ class FeedbackRequest(BaseModel):
 
     turn_id: str = Field(pattern=SESSION_ID)
     rating: Literal["up", "down"]
-    comment: str = Field("", max_length=2000)
+    comment: Text = Field("", max_length=2000)
 
 
 class IngestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    paths: list[str] = Field(
+    paths: list[Annotated[Text, Field(min_length=1, max_length=1024)]] = Field(
         default_factory=list,
+        max_length=1000,
         description="Files or folders inside the knowledge folder; empty: all of it.",
     )
     prune: bool = Field(False, description="Remove indexed documents not among the paths.")
-    audience: Audience = Field(Audience.public, description="For files without front matter.")
+    audience: Audience | None = Field(
+        None,
+        description="The audience of files without front matter; without it such files are "
+        "skipped, never published by default.",
+    )
+
+
+class ContentPart(BaseModel):
+    # Image and audio parts are accepted and ignored: the assistant reads text only.
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "text"
+    text: Text = ""
 
 
 class OpenAIMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
+    content: Text | list[ContentPart] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(str(part.get("text", "")) for part in self.content)
+            return "".join(part.text for part in self.content)
         return self.content or ""
 
 

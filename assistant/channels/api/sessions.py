@@ -17,8 +17,8 @@ router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=[Security(authe
 
 @router.get("/sessions/{session_id}")
 def session(session_id: str, caller: Caller, app: App) -> dict[str, Any]:
-    owner = None if caller.is_admin else caller.owner
-    turns = app.store.turns(session_id, owner)
+    owners = None if caller.is_admin else caller.session_owners
+    turns = app.store.turns(session_id, owners)
     return {
         "session_id": session_id,
         "turns": [t.as_dict() for t in turns],
@@ -33,7 +33,7 @@ feedback_router = APIRouter(
 
 @feedback_router.post("/feedback", status_code=201)
 def feedback(body: FeedbackRequest, caller: Caller, app: App) -> dict[str, str]:
-    owner = None if caller.is_admin else caller.owner
-    feedback_id = app.store.add_feedback(body.turn_id, owner, body.rating, body.comment)
+    owners = None if caller.is_admin else caller.session_owners
+    feedback_id = app.store.add_feedback(body.turn_id, owners, body.rating, body.comment)
     log.info("feedback %s on turn %s: %s", feedback_id, body.turn_id, body.rating)
     return {"feedback_id": feedback_id, "turn_id": body.turn_id}
