@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -45,7 +46,6 @@ from assistant.guard import (
     says_nothing,
 )
 from assistant.roles import Role
-from assistant.search.embeddings import Embedder
 from assistant.search.glossary import Glossary
 from assistant.search.index import KnowledgeIndex, Snapshot
 from assistant.search.retrieval import Passage, search
@@ -70,7 +70,8 @@ class Turn:
     """A turn in flight: what each stage learned, for the stages after it."""
 
     request: TurnRequest
-    snapshot: Snapshot
+    # The one index generation the turn reads; none for a turn the input guard stopped.
+    snapshot: Snapshot | None
     language: Language
     screened: Screened
     session_id: str
@@ -85,6 +86,12 @@ class Turn:
         """The input guard refused the message or handed it to a person."""
         return self.screened.action in ("block", "handoff")
 
+    @property
+    def index(self) -> Snapshot:
+        """The generation a turn that goes on to retrieval reads."""
+        assert self.snapshot is not None, "a stopped turn reads no index"
+        return self.snapshot
+
 
 def source_documents(snapshot: Snapshot, citations: list[Citation]) -> list[SourceDocument]:
     """What a reply cites, as the output guard sees it: the cited passages with their
@@ -97,7 +104,8 @@ def source_documents(snapshot: Snapshot, citations: list[Citation]) -> list[Sour
             SourceDocument(
                 doc_id=citation.doc_id,
                 text=f"{citation.title}\n{citation.passage}",
-                audience=str(meta.get("audience", "public")),
+                # A cited document the generation does not know is treated as staff's.
+                audience=str(meta.get("audience", "staff")),
                 category=meta.get("category"),
                 risk_level=meta.get("risk_level"),
             )
@@ -119,6 +127,10 @@ def knowledge_view(snapshot: Snapshot, rule: OutputRule) -> KnowledgeView:
     )
 
 
+def _worst(verdicts: list[Verdict]) -> Action:
+    return most_severe(v.action for v in verdicts)
+
+
 def new_handoff_reference() -> str:
     """H, the day, and six characters: short enough to read out on the phone."""
     return "H" + time.strftime("%Y%m%d") + uuid.uuid4().hex[:6].upper()
@@ -133,7 +145,6 @@ class Assistant:
         self,
         settings: Settings,
         index: KnowledgeIndex,
-        embedder: Embedder,
         generator: Generator,
         input_guard: InputGuard,
         output_guard: OutputGuard,
@@ -144,7 +155,7 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.index = index
-        self.embedder = embedder
+        self.embedder = index.embedder
         self.generator = generator
         self.input_guard = input_guard
         self.output_guard = output_guard
@@ -152,7 +163,10 @@ class Assistant:
         self.wording = wording
         self.glossary = glossary or Glossary()
         self.memory: Memory = memory or NoMemory()
-        self._views: dict[str, KnowledgeView] = {}
+        # Built once per generation, kept while a turn still reads that generation.
+        self._views: weakref.WeakKeyDictionary[Snapshot, KnowledgeView] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def with_memory(self, memory: Memory) -> Assistant:
         """The same assistant (models, index, guards shared), remembering its turns in
@@ -164,13 +178,10 @@ class Assistant:
     # ------------------------------------------------------------------ the two entry points
 
     def answer(self, request: TurnRequest) -> TurnResult:
-        """One whole turn; the reply is what streaming would have released."""
-        turn, reply = self._prepare(request)
-        text = "".join(reply.draft.pieces)
-        checked = self.output_guard.inspect(
-            text, reply.sources, str(request.role), turn.language, self.view(turn.snapshot)
-        )
-        return self._record(turn, reply, checked.text, checked.verdicts, checked.action)
+        """One whole turn: exactly what the stream would have released, as one result."""
+        *_, result = self.stream(request)
+        assert isinstance(result, TurnResult)
+        return result
 
     def stream(self, request: TurnRequest) -> Iterator[str | TurnResult]:
         """The same turn, released segment by segment, each only after the output rails
@@ -180,24 +191,29 @@ class Assistant:
         return self._release(*self._prepare(request))
 
     def _release(self, turn: Turn, reply: Reply) -> Iterator[str | TurnResult]:
-        request = turn.request
+        """guard-out, then record: each sentence leaves only after the output rails passed
+        it; a reply of which nothing useful is left becomes the safe answer."""
         verdicts: list[Verdict] = []
         released: list[str] = []
-        for segment in self.output_guard.review_stream(
-            reply.draft.pieces,
-            reply.sources,
-            str(request.role),
-            turn.language,
-            self.view(turn.snapshot),
-            verdicts,
-        ):
-            released.append(segment)
-            yield segment
-        text = "".join(released)
-        action = most_severe(f.action for f in verdicts)
+        try:
+            for segment in self.output_guard.review_stream(
+                reply.draft.pieces,
+                reply.sources,
+                str(turn.request.role),
+                turn.language,
+                self._view_of(turn.snapshot),
+                verdicts,
+            ):
+                released.append(segment)
+                yield segment
+        except GeneratorExit:
+            # The reader went away mid-reply: what it was shown (a hand-off reference, say)
+            # is still the turn's record.
+            self._record(turn, reply, "".join(released), verdicts, _worst(verdicts))
+            raise
+        text, action = "".join(released), _worst(verdicts)
         if verdicts and says_nothing(text):
-            text = self.output_guard.safe_answer(turn.language)
-            action = "block"
+            text, action = self.output_guard.safe_answer(turn.language), "block"
             yield text
         yield self._record(turn, reply, text, verdicts, action)
 
@@ -224,21 +240,22 @@ class Assistant:
         message = self.validate(request)
         session_id = self._session(request)
         language = detect_language(message)
-        turn = Turn(
-            request,
-            self.index.snapshot(),
-            language,
-            self.input_guard.inspect(message, language),
-            session_id,
-        )
-        if turn.stopped:
+        screened = self.input_guard.inspect(message, language)
+        turn = Turn(request, None, language, screened, session_id)
+        if turn.stopped:  # a refusal or a hand-off needs no index, even when none is built
             return turn, self._refusal(turn)
+        turn.snapshot = self.index.snapshot()
         question = self._contextualize(turn)
-        turn.passages = self._retrieve(turn.snapshot, question, request.role)
+        turn.passages = self._retrieve(turn.index, question, request.role)
         if request.profile is not None:
-            goal = request.profile.goal or request.message
-            turn.advice = self._advise(turn.snapshot, request.profile, goal, language)
+            goal = self._searchable(request.profile.goal) or screened.searchable
+            turn.advice = self._advise(turn.index, request.profile, goal, language)
         return turn, self._generate(turn, question)
+
+    def _searchable(self, text: str | None) -> str | None:
+        """Text from elsewhere than this message (a profile's goal, earlier questions), as
+        retrieval may read it: personal data masked, mask labels out."""
+        return self.input_guard.inspect(text).searchable if text else text
 
     def _session(self, request: TurnRequest) -> str:
         """The session the turn belongs to: the caller's own, or a new one."""
@@ -259,8 +276,9 @@ class Assistant:
                     request.session_id, request.owner, self.settings.history_turns
                 )
             )
-        question = contextualize(history, turn.screened.searchable, turn.language)
-        return turn.snapshot.speller.correct(question)
+        earlier = [self._searchable(text) or "" for text in history]
+        question = contextualize(earlier, turn.screened.searchable, turn.language)
+        return turn.index.speller.correct(question)
 
     def _retrieve(
         self, snapshot: Snapshot, query: str, role: Role, k: int | None = None
@@ -293,19 +311,17 @@ class Assistant:
     def _generate(self, turn: Turn, question: str) -> Reply:
         """The generator's answer; when it declines and suggestions fit the customer, the
         suggestions answer "what suits me?" instead."""
-        request = GenerationInput(
-            question, turn.language, turn.passages, turn.snapshot.bm25.idf
-        )
+        passages = GenerationInput(question, turn.language, turn.passages, turn.index.bm25.idf)
         if turn.advice is None:
-            draft = self.generator.stream(request)
-            return Reply(draft, source_documents(turn.snapshot, draft.citations))
-        whole = self.generator.generate(request)
-        advice, profile = turn.advice, turn.request.profile
-        if whole.grounded or not advice.suggestions or profile is None:
+            draft = self.generator.stream(passages)
+            return Reply(draft, source_documents(turn.index, draft.citations))
+        whole = self.generator.generate(passages)
+        advice = turn.advice
+        if whole.grounded or not advice.suggestions:
             return Reply(
-                streamed(whole, segments), source_documents(turn.snapshot, whole.citations)
+                streamed(whole, segments), source_documents(turn.index, whole.citations)
             )
-        text = self.advisor.reply(advice, profile, turn.language)
+        text = self.advisor.reply(advice, turn.language)
         citations = [s.citation for s in advice.suggestions]
         return Reply(
             DraftStream(citations, True, iter(segments(text))),
@@ -315,7 +331,7 @@ class Assistant:
     def _refusal(self, turn: Turn) -> Reply:
         """The input guard's own reply; a hand-off adds its reference and next steps. The
         bank's approved wording is the source its figures are checked against."""
-        text = turn.screened.verdicts[-1].reason
+        text = turn.screened.decided_by.reason
         wording = [text]
         if turn.screened.action == "handoff":
             turn.handoff = self._handoff(turn)
@@ -327,7 +343,7 @@ class Assistant:
     def _handoff(self, turn: Turn) -> Handoff:
         reference = new_handoff_reference()
         template = self.wording.handoff_reference[turn.language]
-        kind = turn.screened.handoff_kind or self.input_guard.policy.handoff.default_kind
+        kind = turn.screened.handoff_kind or ""
         return Handoff(reference, kind, template.format(reference=reference))
 
     def _record(
@@ -348,8 +364,8 @@ class Assistant:
             verdicts=turn.screened.verdicts + self._excerpted(turn, verdicts),
             elapsed_ms=(time.perf_counter() - turn.started) * 1000,
             question=turn.screened.text,
-            generation=turn.snapshot.generation,
-            suggestions=turn.advice,
+            generation=turn.snapshot.generation if turn.snapshot else None,
+            advice=turn.advice,
             handoff=turn.handoff,
         )
         self.memory.record(result, turn.request)
@@ -362,8 +378,10 @@ class Assistant:
         cited passage that repeats staff-only text."""
         if turn.request.role is not Role.customer:
             return citations
+        if turn.snapshot is None:
+            return []
         documents = turn.snapshot.documents
-        view = self.view(turn.snapshot)
+        view = self._view_of(turn.snapshot)
         return [
             replace(c, passage=self.output_guard.redacted(c.passage, "customer", view))
             for c in citations
@@ -379,7 +397,8 @@ class Assistant:
 
     def _log(self, result: TurnResult, request: TurnRequest) -> None:
         log.info(
-            "turn %s session=%s role=%s lang=%s action=%s rules=%s citations=%s gen=%s %.0fms",
+            "turn %s session=%s role=%s lang=%s action=%s rules=%s citations=%s gen=%s "
+            "generator=%s %.0fms",
             result.turn_id,
             result.session_id,
             request.role,
@@ -388,6 +407,7 @@ class Assistant:
             [f.rule for f in result.verdicts],
             [c.doc_id for c in result.citations],
             result.generation,
+            self.generator.name,
             result.elapsed_ms,
         )
         if result.handoff is not None:
@@ -410,8 +430,11 @@ class Assistant:
         """The staff/public split of a generation (by default the one being served), built
         once per generation."""
         snapshot = snapshot or self.index.snapshot()
-        if snapshot.generation not in self._views:
+        if snapshot not in self._views:
             rule = self.output_guard.policy.rule("staff_content")
-            self._views = {snapshot.generation: knowledge_view(snapshot, rule)}
-        return self._views[snapshot.generation]
+            self._views[snapshot] = knowledge_view(snapshot, rule)
+        return self._views[snapshot]
+
+    def _view_of(self, snapshot: Snapshot | None) -> KnowledgeView | None:
+        return self.view(snapshot) if snapshot is not None else None
 

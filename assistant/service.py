@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant.advice.advisor import Advisor
 from assistant.advice.rules import SuitabilityWording
@@ -57,7 +58,6 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
     return Assistant(
         settings,
         index,
-        index.embedder,
         generators.factory(settings.generator)(context),
         InputGuard(input_policy),
         output_guard,
@@ -70,6 +70,21 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
         wording,
         glossary,
     )
+
+
+def ingest_summary(loaded: LoadReport, report: IngestReport) -> dict[str, Any]:
+    """What an ingest did, as the CLI's --json and the admin API report it."""
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "skipped": [{"source": e.source, "reason": e.reason} for e in loaded.errors],
+        "chunks_embedded": report.chunks_embedded,
+        "chunks_total": report.chunks_total,
+        "rebuilt": report.rebuilt,
+        "generation": report.generation,
+    }
 
 
 def unpublished_staff(

@@ -6,7 +6,7 @@ import logging
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import jieba
 import jieba.posseg
@@ -14,6 +14,8 @@ import opencc
 from pydantic import AfterValidator
 
 Language = Literal["zh-CN", "zh-TW", "en"]
+# Every text a user reads is written in each of these.
+LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 # Bump when tokenize() or fold() change: indexes built before are re-tokenized on ingest.
 TOKENIZER_VERSION = 3

@@ -61,7 +61,7 @@ class TurnResult:
     question: str = ""
     # The index generation every passage and citation of this turn came from.
     generation: str | None = None
-    suggestions: Advice | None = None
+    advice: Advice | None = None
     handoff: Handoff | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -77,8 +77,8 @@ class TurnResult:
             "elapsed_ms": round(self.elapsed_ms, 1),
             "question": self.question,
         }
-        if self.suggestions is not None:
-            payload["suggestions"] = self.suggestions.as_dict()
+        if self.advice is not None:
+            payload["suggestions"] = self.advice.as_dict()
         if self.handoff is not None:
             payload["handoff"] = self.handoff.as_dict()
         return payload

@@ -58,6 +58,8 @@ class Suggestion:
 class Advice:
     tier: str
     risk_assessment_valid: bool
+    # The customer's assessed risk tolerance (C1-C5) as the profile states it.
+    risk_level: str | None
     suggestions: list[Suggestion]
     also_eligible: list[str]
     handoff: list[Exclusion]
@@ -138,6 +140,7 @@ class Advisor:
         return Advice(
             decision.tier,
             decision.assessment_valid,
+            profile.risk_level,
             suggestions,
             [p.id for p in decision.eligible if p not in chosen],
             decision.handoff,
@@ -171,13 +174,13 @@ class Advisor:
             product, title, checked.text, citation_of(n, passage), source, checked.action
         )
 
-    def reply(self, advice: Advice, profile: Profile, language: Language) -> str:
+    def reply(self, advice: Advice, language: Language) -> str:
         """What answers "what suits me?" when the documents do not: the customer's tier and
         risk level, then each suggestion."""
         # English readers meet the tier by its id (gold, platinum), as the sheets name it.
         tier = advice.tier if language == "en" else self.wording.tier_name(advice.tier, language)
-        valid = advice.risk_assessment_valid and profile.risk_level
-        risk = profile.risk_level if valid else self.composer.risk_not_assessed[language]
+        valid = advice.risk_assessment_valid and advice.risk_level
+        risk = advice.risk_level if valid else self.composer.risk_not_assessed[language]
         intro = self.composer.suggestions_intro[language].format(tier=tier, risk=risk)
         return "\n".join([intro, *(s.explanation for s in advice.suggestions)])
 
@@ -189,7 +192,7 @@ def _sheet(record: DocumentRecord, chunks: list[IndexedChunk], product: Product)
     return SourceDocument(
         record.doc_id,
         f"{record.meta['title']}\n{sheet}\n{_front_matter_text(record.meta)}",
-        "public",
+        str(record.meta["audience"]),
         product.category,
         product.risk_level,
     )

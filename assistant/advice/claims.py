@@ -9,7 +9,8 @@ import jwt
 from pydantic import ValidationError
 
 from assistant.advice.rules import Profile
-from assistant.errors import Unauthenticated
+from assistant.errors import InvalidRequest, Unauthenticated
+from assistant.roles import Role
 
 ALGORITHMS = ["HS256"]
 
@@ -18,6 +19,11 @@ class ClaimsRejected(Unauthenticated):
     """The token is missing, forged, expired or carries no usable profile."""
 
     code = "claims_rejected"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # The caller's key was good; only the customer token it carried was not.
+        return {}
 
 
 def profile_from_token(token: str, secret: str | None, audience: str = "bank-assistant") -> Profile:
@@ -52,3 +58,22 @@ def sign_profile(
     """What the app backend does; used by tests and by the demo pages."""
     payload = {"sub": subject, "aud": audience, "exp": expires_at, "profile": profile}
     return jwt.encode(payload, secret, algorithm=ALGORITHMS[0])
+
+
+def profile_for(
+    role: Role, stated: Profile | None, claims: str | None, secret: str | None
+) -> Profile | None:
+    """The profile a turn may use: a teller states it; a customer's comes only from the app
+    backend's signed claims, never from what the request itself says."""
+    if role is Role.customer and stated is not None:
+        raise InvalidRequest(
+            "a customer's profile comes only from the app backend's signed claims; "
+            "send it as `claims` (--claims), not as a stated profile"
+        )
+    if role is not Role.customer and claims is not None:
+        raise InvalidRequest(
+            "signed `claims` are for the customer channel; tellers state a profile"
+        )
+    if claims is not None:
+        return profile_from_token(claims, secret)
+    return stated

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from string import Formatter
@@ -21,13 +21,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from assistant.errors import ConfigurationError
+from assistant.errors import ConfigurationError, InvalidRequest
 from assistant.ingest.documents import RiskLevel, Tier
-from assistant.text import Text
+from assistant.text import LANGUAGES, Text
 
 CustomerRisk = Literal["C1", "C2", "C3", "C4", "C5"]
 TIERS: tuple[Tier, ...] = ("mass", "gold", "platinum", "diamond", "private")
-LANGUAGES = ("zh-CN", "zh-TW", "en")
 WORDING_FILE = "suitability.yaml"
 
 
@@ -361,7 +360,9 @@ class SuitabilityWording:
 
 def _known(language: str) -> str:
     if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+        raise InvalidRequest(
+            f"language must be one of {', '.join(LANGUAGES)}, not {language!r}"
+        )
     return language
 
 
@@ -458,10 +459,3 @@ def load_rules(metas: Sequence[dict[str, Any]]) -> SuitabilityRules:
             f"the indexed policy documents do not state {fields}; add them under `rules:` in "
             "the front matter of the tier or risk-assessment policy and re-ingest"
         ) from None
-
-
-def product_summary(product: Product) -> dict[str, Any]:
-    return {k: v for k, v in asdict(product).items() if v is not None} | {
-        "effective_from": str(product.effective_from) if product.effective_from else None,
-        "effective_to": str(product.effective_to) if product.effective_to else None,
-    }

@@ -1,15 +1,28 @@
 """The assistant's own wording (prompts/composer.yaml): what it says around the passages it
-quotes, when it declines, before suggestions and after a hand-off, in every language."""
+quotes, when it declines, before suggestions and after a hand-off, in every language. The
+file is checked when it loads: every text in every language, and only the placeholders code
+fills."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from string import Formatter
+from typing import Any
 
 import yaml
 
 from assistant.errors import ConfigurationError
-from assistant.text import Language
+from assistant.text import LANGUAGES
+
+# What code fills in each text, by key.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "answer_intro": frozenset({"title"}),
+    "decline": frozenset(),
+    "suggestions_intro": frozenset({"tier", "risk"}),
+    "risk_not_assessed": frozenset(),
+    "handoff_reference": frozenset({"reference"}),
+}
 
 
 @dataclass(frozen=True)
@@ -25,19 +38,34 @@ class ComposerWording:
         path = prompts_dir / "composer.yaml"
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            return cls(**{key: _localised(data, key) for key in cls.__dataclass_fields__})
-        except (OSError, yaml.YAMLError, TypeError, KeyError) as error:
-            raise ConfigurationError(f"{path}: {error}") from None
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigurationError(f"{path}: cannot be read as YAML: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"{path}: expected a mapping of text keys")
+        return cls(**{f.name: _texts(path, data, f.name) for f in fields(cls)})
 
 
-LANGUAGES: tuple[Language, ...] = ("zh-CN", "zh-TW", "en")
-
-
-def _localised(data: dict[str, dict[str, str]], key: str) -> dict[str, str]:
-    texts = data[key]
-    missing = [language for language in LANGUAGES if not texts.get(language)]
-    if missing:
-        raise KeyError(f"{key} has no text for {', '.join(missing)}")
+def _texts(path: Path, data: dict[str, Any], key: str) -> dict[str, str]:
+    texts = data.get(key)
+    if not isinstance(texts, dict):
+        raise ConfigurationError(f"{path}: {key} is missing; give it a text per language")
+    for language in LANGUAGES:
+        text = texts.get(language)
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigurationError(f"{path}: {key} has no {language} text; add one")
+        _check_placeholders(path, f"{key}.{language}", text, PLACEHOLDERS[key])
     return texts
 
 
+def _check_placeholders(path: Path, where: str, text: str, known: frozenset[str]) -> None:
+    try:
+        used = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+    except ValueError as error:
+        raise ConfigurationError(f"{path}: {where}: {error}; write braces as {{{{ }}}}") from None
+    unknown = used - known
+    if unknown:
+        allowed = ", ".join(f"{{{name}}}" for name in sorted(known)) or "none"
+        raise ConfigurationError(
+            f"{path}: {where} uses {', '.join(f'{{{n}}}' for n in sorted(unknown))}, which "
+            f"nothing fills; its placeholders: {allowed}"
+        )

@@ -18,7 +18,7 @@ from assistant.errors import AssistantError, InvalidRequest
 from assistant.ingest.documents import PlainFileDefaults
 from assistant.pipeline import Assistant
 from assistant.roles import Audience, Role
-from assistant.service import build_assistant, ingest_paths, open_index
+from assistant.service import build_assistant, ingest_paths, ingest_summary, open_index
 from assistant.settings import get_settings
 from assistant.turn import TurnRequest
 
@@ -84,21 +84,10 @@ def ingest(
 
         defaults = PlainFileDefaults(Audience(audience) if audience else None)
         loaded, report = ingest_paths(index, targets, defaults, prune, progress)
-    skipped = [{"source": e.source, "reason": e.reason} for e in loaded.errors]
+    summary = ingest_summary(loaded, report)
+    skipped = summary["skipped"]
     if as_json:
-        _emit(
-            {
-                "added": report.added,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "removed": report.removed,
-                "skipped": skipped,
-                "chunks_embedded": report.chunks_embedded,
-                "chunks_total": report.chunks_total,
-                "rebuilt": report.rebuilt,
-                "generation": report.generation,
-            }
-        )
+        _emit(summary)
     else:
         click.echo(
             f"{len(report.added)} added, {len(report.updated)} updated, "
@@ -154,19 +143,14 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the knowledge base, with numbered citations."""
-    from assistant.advice.claims import profile_from_token
+    from assistant.advice.claims import profile_for
 
-    assistant = build_assistant(get_settings(), index_name)
-    profile = None
-    if profile_file is not None:
-        if Role(role) is Role.customer:
-            raise InvalidRequest(
-                "a customer's profile comes only from signed claims (--claims), not a file"
-            )
-        profile = _profile(profile_file)
-    elif claims is not None:
-        profile = profile_from_token(claims, get_settings().claims_secret)
-    turn = assistant.answer(TurnRequest(question, Role(role), profile=profile))
+    settings = get_settings()
+    stated = _profile(profile_file) if profile_file is not None else None
+    profile = profile_for(Role(role), stated, claims, settings.claims_secret)
+    turn = build_assistant(settings, index_name).answer(
+        TurnRequest(question, Role(role), profile=profile)
+    )
     result = turn.as_dict()
     if as_json:
         _emit(result)

@@ -116,7 +116,7 @@ class Console:
     ) -> tuple[Any, ...]:
         history[-1] = {"role": "assistant", "content": result.answer}
         turns[len(history) - 1] = result.turn_id
-        advice = result.suggestions
+        advice = result.advice
         tier = self.assistant.advisor.wording.tier_name(advice.tier, "zh-CN") if advice else ""
         return (
             history,

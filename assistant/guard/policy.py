@@ -8,16 +8,14 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, TypeVar, get_args
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
 from assistant.errors import ConfigurationError
-from assistant.text import Language
+from assistant.text import LANGUAGES
 
-# Every user-facing text of a policy is written in each of these.
-_LANGUAGES: tuple[str, ...] = get_args(Language)
 _INPUT_RAILS = ("pii", "injection", "handoff", "off_topic")
 # The output families checked sentence by sentence; missing_disclosure reads the whole reply.
 SENTENCE_FAMILIES = ("promised_return", "superlative", "untraceable_figure", "staff_content")
@@ -205,6 +203,10 @@ def _rule_problems(rule: OutputRule) -> Iterator[str]:
         yield from _uncompiled(f"{where}: mentions", rule.mentions, OUTPUT_FLAGS)
     for language, pattern in rule.required.items():
         yield from _uncompiled(f"{where}: required {language}", pattern, OUTPUT_FLAGS)
+    if rule.family == "staff_content":
+        for name in ("shingle", "staff_terms"):
+            if getattr(rule, name) is None:
+                yield f"{where}: {name} is missing; say how much repeated staff text is too much"
     if rule.family == "missing_disclosure":
         yield from _untranslated(f"{where}: disclosure", rule.disclosure)
         yield from _untranslated(f"{where}: risk_level", rule.risk_level)
@@ -227,7 +229,7 @@ def _rail_problems(rails: list[str], known: Sequence[str]) -> Iterator[str]:
 
 
 def _untranslated(where: str, messages: dict[str, str]) -> Iterator[str]:
-    for language in _LANGUAGES:
+    for language in LANGUAGES:
         if not messages.get(language, "").strip():
             yield f"{where} has no {language} text; add a {language} entry"
 

@@ -60,6 +60,12 @@ class Screened(GuardResult):
     searchable: str = ""
     handoff_kind: str | None = None
 
+    @property
+    def decided_by(self) -> Verdict:
+        """The verdict that stopped the message (a refusal or a hand-off); the input rails
+        end with it."""
+        return next(v for v in reversed(self.verdicts) if v.action == self.action)
+
 
 def most_severe(actions: Iterable[Action]) -> Action:
     return max(actions, key=_SEVERITY.__getitem__, default="allow")

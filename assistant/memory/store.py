@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, create_engine, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.errors import NotFound
+from assistant.errors import NotFound, Unavailable
 from assistant.turn import TurnRequest, TurnResult
 
 
@@ -101,14 +104,32 @@ class StoredTurn:
 class ConversationStore:
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url)
-        Base.metadata.create_all(self.engine)
+        with self._session():
+            Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def _session(self, write: bool = False) -> Iterator[Session]:
+        """A database session; a database that cannot be reached is `Unavailable` (503)
+        saying so, never a driver's traceback."""
+        try:
+            with Session(self.engine) as session:
+                if write:
+                    with session.begin():
+                        yield session
+                else:
+                    yield session
+        except SQLAlchemyError as error:
+            raise Unavailable(
+                f"the conversation store cannot be reached ({type(error).__name__}); "
+                "nothing was stored: try again shortly"
+            ) from None
 
     def ping(self) -> None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             session.execute(select(1))
 
     def owner_of(self, session_id: str) -> str | None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             row = session.get(ConversationRow, session_id)
             return row.owner if row else None
 
@@ -116,7 +137,7 @@ class ConversationStore:
         """The session's latest `turns` questions, oldest first; empty for a new session."""
         if self.owner_of(session_id) != owner:
             return []
-        with Session(self.engine) as session:
+        with self._session() as session:
             rows = session.scalars(
                 select(TurnRow.question)
                 .where(TurnRow.session_id == session_id)
@@ -127,9 +148,12 @@ class ConversationStore:
 
     def record(self, turn: TurnResult, request: TurnRequest) -> None:
         """The turn, its session if new, and its hand-off, in one transaction."""
-        with Session(self.engine) as session, session.begin():
-            if session.get(ConversationRow, turn.session_id) is None:
+        with self._session(write=True) as session:
+            conversation = session.get(ConversationRow, turn.session_id)
+            if conversation is None:
                 session.add(ConversationRow(id=turn.session_id, owner=request.owner))
+            elif conversation.owner != request.owner:  # two callers raced for one id
+                raise NotFound(f"no session {turn.session_id} for this caller")
             session.add(
                 TurnRow(
                     id=turn.turn_id,
@@ -162,7 +186,7 @@ class ConversationStore:
         found = self.owner_of(session_id)
         if found is None or (owners is not None and found not in owners):
             raise NotFound(f"no session {session_id} for this caller")
-        with Session(self.engine) as session:
+        with self._session() as session:
             rows = session.scalars(
                 select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.created_at)
             ).all()
@@ -185,7 +209,7 @@ class ConversationStore:
     def add_feedback(
         self, turn_id: str, owners: frozenset[str] | None, rating: str, comment: str
     ) -> str:
-        with Session(self.engine) as session, session.begin():
+        with self._session(write=True) as session:
             turn = session.get(TurnRow, turn_id)
             conversation = session.get(ConversationRow, turn.session_id) if turn else None
             if conversation is None or (owners is not None and conversation.owner not in owners):
@@ -196,11 +220,11 @@ class ConversationStore:
             return row.id
 
     def feedback_for(self, turn_id: str) -> list[tuple[str, str]]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             rows = session.scalars(select(FeedbackRow).where(FeedbackRow.turn_id == turn_id))
             return [(r.rating, r.comment) for r in rows]
 
     def handoffs(self, session_id: str) -> list[dict[str, str]]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             rows = session.scalars(select(HandoffRow).where(HandoffRow.session_id == session_id))
             return [{"reference": r.id, "kind": r.kind, "status": r.status} for r in rows]

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -169,6 +170,7 @@ class KnowledgeIndex:
         # The generation before the current one stays open: a reader that took it a moment
         # ago may still be answering. The one before that is closed.
         self._previous: Snapshot | None = None
+        self._opening = threading.Lock()
 
     @property
     def _pointer(self) -> Path:
@@ -212,13 +214,16 @@ class KnowledgeIndex:
             raise IndexNotBuilt(
                 f"the index at {self.directory} is empty; run `assistant ingest` first"
             )
-        if self._snapshot is None or self._snapshot.generation != generation:
-            log.info("opening index generation %s", generation)
-            opened = Snapshot(self._generation_dir(generation), generation, self.vectors)
-            if self._previous is not None:
-                self._previous.close()
-            self._previous, self._snapshot = self._snapshot, opened
-        return self._snapshot
+        # Turns in several threads may see the switch at once: one of them opens the new
+        # generation, and none closes a generation another has just been handed.
+        with self._opening:
+            if self._snapshot is None or self._snapshot.generation != generation:
+                log.info("opening index generation %s", generation)
+                opened = Snapshot(self._generation_dir(generation), generation, self.vectors)
+                if self._previous is not None:
+                    self._previous.close()
+                self._previous, self._snapshot = self._snapshot, opened
+            return self._snapshot
 
     def ingest(
         self,

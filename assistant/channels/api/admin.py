@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter
 
-from assistant.channels.api.dependencies import App, Caller, authenticated
+from assistant.channels.api.dependencies import Caller, Deps
 from assistant.channels.api.schemas import IngestRequest
 from assistant.errors import Conflict, Forbidden, InvalidRequest
 from assistant.ingest.documents import PlainFileDefaults
-from assistant.service import ingest_paths
+from assistant.service import ingest_paths, ingest_summary
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Security(authenticated)])
+router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 class IngestRunning(Conflict):
@@ -38,23 +38,16 @@ def targets_inside(root: Path, paths: list[str]) -> list[Path]:
 
 
 @router.post("/ingest")
-def admin_ingest(body: IngestRequest, caller: Caller, app: App) -> dict[str, Any]:
+def admin_ingest(body: IngestRequest, caller: Caller, deps: Deps) -> dict[str, Any]:
     if not caller.may_reindex:
         raise Forbidden("re-indexing needs an admin key")
-    targets = targets_inside(app.settings.knowledge_dir, body.paths)
-    if not app.ingest_lock.acquire(blocking=False):
+    targets = targets_inside(deps.settings.knowledge_dir, body.paths)
+    if not deps.ingest_lock.acquire(blocking=False):
         raise IngestRunning("another ingest is running; try again when it has finished")
     try:
         loaded, report = ingest_paths(
-            app.assistant.index, targets, PlainFileDefaults(audience=body.audience), body.prune
+            deps.assistant.index, targets, PlainFileDefaults(audience=body.audience), body.prune
         )
     finally:
-        app.ingest_lock.release()
-    return {
-        "added": report.added,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "removed": report.removed,
-        "skipped": [{"source": e.source, "reason": e.reason} for e in loaded.errors],
-        "generation": report.generation,
-    }
+        deps.ingest_lock.release()
+    return ingest_summary(loaded, report)

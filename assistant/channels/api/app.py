@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Security
 from fastapi.middleware.cors import CORSMiddleware
 
 from assistant import __version__
-from assistant.channels.api import admin, chat, console_sign_in, health, openai, sessions, web
-from assistant.channels.api.dependencies import Services
+from assistant.channels.api import (
+    admin,
+    chat,
+    console_sign_in,
+    feedback,
+    health,
+    openai,
+    sessions,
+    web,
+)
+from assistant.channels.api.dependencies import Services, authenticated
 from assistant.channels.api.errors import SizeLimits, install_error_handlers
+from assistant.channels.api.schemas import ERRORS
 from assistant.channels.auth import Authenticator, RateLimiter
 from assistant.channels.console_access import ConsoleAccess, ConsoleGate
 from assistant.errors import ConfigurationError
@@ -43,14 +53,22 @@ def create_services(settings: Settings, assistant: Assistant | None = None) -> S
     )
 
 
+def v1_router() -> APIRouter:
+    """Every /v1 operation, each behind authentication and the rate limit: a route added to
+    any of these routers cannot be reached without a credential."""
+    v1 = APIRouter(prefix="/v1", dependencies=[Security(authenticated)], responses=ERRORS)
+    for module in (chat, openai, sessions, feedback, admin):
+        v1.include_router(module.router)
+    return v1
+
+
 def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
     services = create_services(settings, assistant)
     app = FastAPI(title="Jianglan Bank assistant", version=__version__)
     app.state.services = services
-    for module in (chat, openai, sessions, admin, health, console_sign_in):
+    app.include_router(v1_router())
+    for module in (health, console_sign_in, web):
         app.include_router(module.router)
-    app.include_router(sessions.feedback_router)
-    app.include_router(web.router)
     if demo_pages(settings, services.authenticator):
         app.include_router(web.demo_router)
     install_error_handlers(app)

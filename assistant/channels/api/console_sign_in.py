@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from assistant.channels.api.dependencies import App
+from assistant.channels.api.dependencies import Deps
 from assistant.channels.api.web import WEB_DIR
 from assistant.channels.console_access import CONSOLE_PATH, COOKIE, SIGN_IN_PATH, SIGN_OUT_PATH
 from assistant.errors import Unauthenticated
@@ -32,20 +32,20 @@ def sign_in_form() -> HTMLResponse:
 @router.post(SIGN_IN_PATH)
 def sign_in(
     request: Request,
-    app: App,
+    deps: Deps,
     key: Annotated[str, Form(max_length=8192)] = "",
     token: Annotated[str, Form(max_length=8192)] = "",
 ) -> Response:
     # Guessing keys costs a caller as much as asking questions does.
-    wait = app.limiter.retry_after(f"sign-in:{request.client.host if request.client else ''}")
+    wait = deps.limiter.retry_after(f"sign-in:{request.client.host if request.client else ''}")
     if wait > 0:
         return sign_in_page(f"尝试次数过多，请 {wait:.0f} 秒后再试。/ Too many attempts.", 429)
     try:
-        teller = app.console_access.sign_in(key.strip() or None, token.strip() or None)
+        teller = deps.console_access.sign_in(key.strip() or None, token.strip() or None)
     except Unauthenticated as error:
         return sign_in_page(f"登录失败：{error}", 401)
     response = RedirectResponse(f"{CONSOLE_PATH}/", status_code=303)
-    app.console_access.set_cookie(response, teller)
+    deps.console_access.set_cookie(response, teller)
     return response
 
 

@@ -1,6 +1,6 @@
 """What every route may depend on: the app's services, and the caller, authenticated and
-within its rate limit. Authentication is a `Security` dependency of each /v1 router, so a
-route cannot be added without it."""
+within its rate limit. Authentication is a `Security` dependency of the one /v1 router that
+every /v1 operation is included in (`app.v1_router`)."""
 
 from __future__ import annotations
 
@@ -36,22 +36,23 @@ def services(request: Request) -> Services:
     return services
 
 
-App = Annotated[Services, Depends(services)]
+# The services a route uses, as a FastAPI dependency.
+Deps = Annotated[Services, Depends(services)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key, or the intranet's signed token.")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
 
 
 def authenticated(
-    app: App,
+    deps: Deps,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key)],
 ) -> Principal:
     """The caller, from `Authorization: Bearer …` or `X-API-Key`, counted against its rate
     limit."""
     credential = (bearer.credentials.strip() or None) if bearer else api_key
-    principal = app.authenticator.principal(credential)
-    wait = app.limiter.retry_after(principal.owner)
+    principal = deps.authenticator.principal(credential)
+    wait = deps.limiter.retry_after(principal.owner)
     if wait > 0:
         raise RateLimited(wait)
     return principal

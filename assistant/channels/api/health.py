@@ -8,26 +8,26 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from assistant import __version__
-from assistant.channels.api.dependencies import App
+from assistant.channels.api.dependencies import Deps
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-async def healthz(app: App) -> dict[str, Any]:
+async def healthz(deps: Deps) -> dict[str, Any]:
     # On the event loop, not in the worker threads every turn holds: liveness is answered
     # in milliseconds however busy the workers are.
-    generation = app.assistant.index.current_generation()
+    generation = deps.assistant.index.current_generation()
     return {"status": "ok", "version": __version__, "index_generation": generation}
 
 
 @router.get("/readyz")
-def readyz(app: App) -> JSONResponse:
+def readyz(deps: Deps) -> JSONResponse:
     problems = []
-    if app.assistant.index.current_generation() is None:
+    if deps.assistant.index.current_generation() is None:
         problems.append("no index built: run `assistant ingest`")
     try:
-        app.store.ping()
+        deps.store.ping()
     except Exception as error:  # any driver error means "not ready", said plainly
         problems.append(f"conversation store unreachable: {type(error).__name__}")
     status = 503 if problems else 200

@@ -9,23 +9,28 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from assistant.channels.api.dependencies import App, Caller, authenticated
-from assistant.channels.api.schemas import MODEL_NAME, CompletionRequest
+from assistant.channels.api.dependencies import Caller, Deps
+from assistant.channels.api.schemas import MODEL_NAME, STREAMED_CHUNKS, CompletionRequest
 from assistant.errors import InvalidRequest
+from assistant.roles import Role
 from assistant.turn import TurnRequest, TurnResult
 
-router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Security(authenticated)])
+router = APIRouter(tags=["openai"])
 
 
-def completion_request(body: CompletionRequest, owner: str, role: Any, turns: int) -> TurnRequest:
+def completion_request(
+    body: CompletionRequest, owner: str, role: Role, turns: int
+) -> TurnRequest:
     questions = [m.text() for m in body.messages if m.role == "user"]
     if not questions:
         raise InvalidRequest("`messages` needs at least one message with role `user`")
     history = tuple(questions[-1 - turns : -1]) if turns else ()
-    return TurnRequest(questions[-1], role, body.session_id, history, owner)
+    return TurnRequest(
+        questions[-1], role, session_id=body.session_id, history=history, owner=owner
+    )
 
 
 def extras(turn: TurnResult) -> dict[str, Any]:
@@ -79,12 +84,15 @@ def chunks(items: Iterator[str | TurnResult]) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-@router.post("/chat/completions")
-def completions(body: CompletionRequest, caller: Caller, app: App) -> Any:
-    turns = app.settings.history_turns
+@router.post(
+    "/chat/completions",
+    responses={200: {"content": STREAMED_CHUNKS, "description": "A completion, or its chunks"}},
+)
+def completions(body: CompletionRequest, caller: Caller, deps: Deps) -> Any:
+    turns = deps.settings.history_turns
     role = caller.role_for(None)
     request = completion_request(body, caller.owner_as(role), role, turns)
     if not body.stream:
-        return completion(app.assistant.answer(request))
-    items = app.assistant.stream(request)  # refusals raise here, before the stream starts
+        return completion(deps.assistant.answer(request))
+    items = deps.assistant.stream(request)  # refusals raise here, before the stream starts
     return StreamingResponse(chunks(items), media_type="text/event-stream")

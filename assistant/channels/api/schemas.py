@@ -32,6 +32,54 @@ class ChatRequest(BaseModel):
     )
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, for programs: invalid_request, unauthenticated, …")
+    message: str = Field(description="For people: what went wrong and what to do next.")
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorDetail
+
+
+# Every error an authenticated /v1 operation may answer with, in the one shape they share.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in {
+        401: "No credential, or one that does not check out.",
+        403: "Outside the credential's lane.",
+        404: "No such session or turn for this caller.",
+        409: "Another operation holds what this one needs.",
+        413: "The body is larger than the limit.",
+        422: "The request does not fit the API, or its text cannot be read.",
+        429: "Too many requests; Retry-After says when to try again.",
+        431: "The headers are larger than the limit.",
+        503: "The index is not built, or a part the assistant needs is unavailable.",
+    }.items()
+}
+
+
+def event_stream(events: list[str] | None, data: str) -> dict[str, Any]:
+    """A streamed answer as OpenAPI describes server-sent events: the schema of one event."""
+    event: dict[str, Any] = {"type": "string"}
+    if events:
+        event["enum"] = events
+    return {
+        "text/event-stream": {
+            "schema": {
+                "type": "object",
+                "properties": {"event": event, "data": {"type": "string", "description": data}},
+                "required": ["data"],
+            }
+        }
+    }
+
+
+# /v1/chat with `stream`: `delta` events with the next checked text, then `done` with the turn.
+STREAMED_TURN = event_stream(["delta", "done"], "JSON: {text} for delta, the turn for done")
+# /v1/chat/completions with `stream`: OpenAI's chunks, then `[DONE]`.
+STREAMED_CHUNKS = event_stream(None, "JSON: a chat.completion.chunk, or [DONE]")
+
+
 class HandoffInfo(BaseModel):
     reference: str
     next_steps: str

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
-from assistant.channels.api.dependencies import App
+from assistant.channels.api.dependencies import Deps
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -23,11 +23,11 @@ def widget_script() -> FileResponse:
 
 
 @demo_router.get("/widget/demo/{persona}")
-def widget_demo(persona: Literal["employee", "customer"], app: App) -> HTMLResponse:
+def widget_demo(persona: Literal["employee", "customer"], deps: Deps) -> HTMLResponse:
     """A stand-in for an intranet page: the host signs its user in and hands the widget
     the token, as the real intranet's server would. Each visit is a visitor of its own."""
     names = {"employee": "王敏（零售业务部）", "customer": "访客"}
     visitor = f"demo-{persona}-{secrets.token_hex(6)}"
-    token = app.authenticator.sign_intranet_user(visitor, persona, names[persona])
+    token = deps.authenticator.sign_intranet_user(visitor, persona, names[persona])
     page = (WEB_DIR / "demo.html").read_text(encoding="utf-8")
     return HTMLResponse(page.replace("{{token}}", token).replace("{{name}}", names[persona]))
