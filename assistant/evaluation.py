@@ -17,11 +17,12 @@ from typing import Any
 
 import yaml
 
-from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_policy
+from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_guards
 from assistant.guard.pii import find_pii
 from assistant.ingest.documents import Document, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
 from assistant.roles import Role
+from assistant.search.embeddings import load_embedder
 from assistant.settings import Settings
 from assistant.text import to_simplified
 from assistant.turn import TurnRequest, TurnResult
@@ -199,10 +200,14 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 def evaluate_guardrails(settings: Settings, drafts_path: Path) -> dict[str, Any]:
-    input_policy, output_policy = load_policy(settings.guardrails_dir)
-    input_guard, output_guard = InputGuard(input_policy), OutputGuard(output_policy)
+    """The sets the rules were tuned on, then the held-out sets written by someone who never
+    saw the rules (evals/guardrails/heldout_*.yaml), measured apart."""
+    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    input_guard, output_guard = load_guards(settings.guardrails_dir, embedder.embed_passages)
+    output_policy = output_guard.policy
     evaldata = settings.evaldata_dir
     documents = load_documents([settings.knowledge_dir], PlainFileDefaults()).documents
+    heldout = drafts_path.parent
     return {
         "pii": _pii(evaldata / "pii"),
         "injection": _injection(input_guard, evaldata / "prompt_injection"),
@@ -210,6 +215,46 @@ def evaluate_guardrails(settings: Settings, drafts_path: Path) -> dict[str, Any]
         "benign_traffic": _benign(
             input_guard, evaldata / "banking77" / "train.csv", settings.evals_dir / "golden.yaml"
         ),
+        "heldout_inputs": _heldout_inputs(
+            input_guard, load_questions(heldout / "heldout_inputs.yaml")
+        ),
+        "heldout_drafts": _drafts(
+            output_guard, output_policy, documents, load_questions(heldout / "heldout_drafts.yaml")
+        ),
+    }
+
+
+def _heldout_inputs(guard: InputGuard, messages: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Attacks refused (and refused as attacks), benign messages let through, off-topic
+    requests redirected rather than refused as attacks."""
+    seen: Counter[str] = Counter()
+    outcome: Counter[str] = Counter()
+    mistakes: list[dict[str, Any]] = []
+    for message in messages:
+        result = guard.inspect(message["text"])
+        expect = message["expect"]
+        seen[expect] += 1
+        refused = result.action == "block"
+        as_attack = "input.prompt_injection" in result.rules
+        redirected = "input.off_topic" in result.rules
+        outcome[f"{expect}.refused"] += refused
+        outcome[f"{expect}.as_attack"] += as_attack
+        outcome[f"{expect}.redirected"] += redirected
+        wrong = (expect == "attack" and not refused) or (expect == "benign" and refused)
+        if wrong or (expect == "off_topic" and as_attack):
+            mistakes.append({"id": message["id"], "expect": expect, "rules": result.rules})
+
+    def rate(key: str, expect: str) -> float:
+        return round(outcome[f"{expect}.{key}"] / max(seen[expect], 1), 4)
+
+    return {
+        "messages": dict(seen),
+        "attacks_refused": rate("refused", "attack"),
+        "attacks_refused_as_attacks": rate("as_attack", "attack"),
+        "benign_refused": rate("refused", "benign"),
+        "off_topic_redirected": rate("redirected", "off_topic"),
+        "off_topic_refused_as_attacks": rate("as_attack", "off_topic"),
+        "mistakes": mistakes,
     }
 
 

@@ -14,7 +14,7 @@ from assistant.advice.rules import SuitabilityWording
 from assistant.answer.generator import GeneratorContext, generators
 from assistant.answer.wording import ComposerWording
 from assistant.errors import DocumentError
-from assistant.guard import InputGuard, OutputGuard, load_policy
+from assistant.guard import load_guards
 from assistant.ingest.documents import Document, LoadReport, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
 from assistant.registry import load_plugins
@@ -42,10 +42,11 @@ def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIn
 
 def build_assistant(settings: Settings, index_name: str | None = None) -> Assistant:
     index = open_index(settings, index_name)
-    input_policy, output_policy = load_policy(settings.guardrails_dir)
+    input_guard, output_guard = load_guards(
+        settings.guardrails_dir, index.embedder.embed_passages
+    )
     glossary = Glossary.load(settings.knowledge_dir / "glossary.yaml")
     wording = ComposerWording.load(settings.prompts_dir)
-    output_guard = OutputGuard(output_policy)
     context = GeneratorContext(
         settings.prompts_dir,
         index.embedder,
@@ -59,7 +60,7 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
         settings,
         index,
         generators.factory(settings.generator)(context),
-        InputGuard(input_policy),
+        input_guard,
         output_guard,
         Advisor(
             output_guard,

@@ -120,17 +120,24 @@ def test_a_reindex_during_a_turn_does_not_mix_generations(tmp_path: Path) -> Non
     assert "8万元" in after.answer
 
 
+def teller_profile(**fields: object) -> Profile:
+    """A platinum customer with a valid C3 assessment, as a teller enters them."""
+    values: dict[str, object] = {
+        "aum": 850_000,
+        "available_amount": 300_000,
+        "risk_level": "C3",
+        "risk_assessed_on": "2026-05-01",
+        "age": 58,
+        "horizon_months": 12,
+    }
+    return Profile.model_validate(values | fields)
+
+
 def test_a_suggestions_reply_cites_the_sheets_it_quotes(assistant: Assistant) -> None:
-    profile = Profile(
-        aum=850_000,
-        available_amount=300_000,
-        risk_level="C3",
-        risk_assessed_on="2026-05-01",
-        age=58,
-        horizon_months=12,
-    )
     result = assistant.answer(
-        TurnRequest("这位客户有30万闲钱想放一年，能给他推荐什么？", Role.teller, profile=profile)
+        TurnRequest(
+            "这位客户有30万闲钱想放一年，能给他推荐什么？", Role.teller, profile=teller_profile()
+        )
     )
     assert result.advice is not None and result.advice.suggestions
     cited = {c.n: c.doc_id for c in result.citations}
@@ -169,14 +176,7 @@ def test_retrieval_reads_no_personal_data_from_any_source(
     spied = assistant.with_memory(ConversationStore(f"sqlite:///{tmp_path / 'db.sqlite'}"))
     spied.embedder = recording = RecordingEmbedder(assistant.embedder)
     phone = "13812345678"
-    profile = Profile(
-        aum=300_000,
-        available_amount=200_000,
-        risk_level="C3",
-        risk_assessed_on="2026-05-01",
-        age=45,
-        goal=f"一年期稳健理财，联系我{phone}",
-    )
+    profile = teller_profile(goal=f"一年期稳健理财，联系我{phone}")
     spied.answer(TurnRequest(f"我手机{phone}，有什么合适的？", Role.teller, profile=profile))
     spied.answer(TurnRequest("那两年的呢？", history=(f"我手机{phone}，大额存单一年期利率？",)))
     first = spied.answer(TurnRequest(f"我手机{phone}，大额存单起存金额是多少？", session_id="s-1"))
@@ -198,18 +198,7 @@ def test_retrieval_reads_no_personal_data_from_any_source(
 def test_the_stream_releases_exactly_the_answer(
     assistant: Assistant, message: str, profile: str | None
 ) -> None:
-    stated = (
-        Profile(
-            aum=850_000,
-            available_amount=300_000,
-            risk_level="C3",
-            risk_assessed_on="2026-05-01",
-            age=58,
-            horizon_months=12,
-        )
-        if profile
-        else None
-    )
+    stated = teller_profile() if profile else None
     request = TurnRequest(message, Role.teller, profile=stated)
     *pieces, result = assistant.stream(request)
     assert isinstance(result, TurnResult)

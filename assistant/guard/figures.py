@@ -150,11 +150,21 @@ class SourceFigures:
 
 
 def _nearest_term(position: int, found: list[tuple[int, Figure]]) -> Figure | None:
-    """The term (年, 个月, days) closest to a rate in the same clause: "3年期 1.90%",
-    "1.90% for 3 years"."""
-    terms = [
-        (abs(at - position), figure)
-        for at, figure in found
-        if figure[1] in _TERM_UNITS and abs(at - position) <= _TERM_REACH
-    ]
-    return min(terms)[1] if terms else None
+    """The term (年, 个月, days) a rate is quoted for, read as a row is read. A clause that
+    opens with a term puts each term before its rate ("1天 0.10% 7天 0.45%", "3年期 1.90%");
+    one that opens with a rate puts it after ("1.60% for 2 years and 1.90% for 3 years").
+    A term with another rate between it and this one belongs to that other rate."""
+    items = [(at, f) for at, f in found if f[1] in _TERM_UNITS or f[1] == "%"]
+    terms_first = bool(items) and items[0][1][1] in _TERM_UNITS
+    rates = [at for at, f in items if f[1] == "%"]
+
+    def reachable(at: int) -> bool:
+        low, high = sorted((at, position))
+        return high - low <= _TERM_REACH and not any(low < r < high for r in rates)
+
+    terms = [(at, f) for at, f in items if f[1] in _TERM_UNITS and reachable(at)]
+    before = [(position - at, f) for at, f in terms if at < position]
+    after = [(at - position, f) for at, f in terms if at > position]
+    first, second = (before, after) if terms_first else (after, before)
+    nearest = min(first) if first else min(second) if second else None
+    return nearest[1] if nearest else None

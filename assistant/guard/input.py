@@ -8,18 +8,22 @@ import re
 from collections.abc import Callable
 from functools import partial
 
+from assistant.guard.normalize import screening_text
 from assistant.guard.pii import find_pii, mask
 from assistant.guard.policy import INPUT_FLAGS, InputPolicy, PatternRule, PiiRule
+from assistant.guard.semantic import SemanticRail
 from assistant.guard.verdicts import HALF_WIDTH, Action, Screened, Verdict, localised, worst
 from assistant.text import Language, detect_language
 
 
 class InputGuard:
-    def __init__(self, policy: InputPolicy) -> None:
+    def __init__(self, policy: InputPolicy, semantic: SemanticRail | None = None) -> None:
         self.policy = policy
+        # Attacks by meaning, beside the indicators; None: indicators only.
+        self._semantic = semantic
         flags = INPUT_FLAGS
         self._indicators = [
-            (i.weight, re.compile(i.pattern, flags)) for i in policy.injection.indicators
+            (i.weight, i.kind, re.compile(i.pattern, flags)) for i in policy.injection.indicators
         ]
         self._handoff = [re.compile(p, flags) for p in policy.handoff.patterns]
         self._off_topic = [re.compile(p, flags) for p in policy.off_topic.patterns]
@@ -48,14 +52,19 @@ class InputGuard:
 
     def handoff_kind(self, request: str) -> str:
         """complaint, agent, ...: what the hand-off a request asked for is recorded as."""
-        folded = request.translate(HALF_WIDTH)
+        folded = screening_text(request, keep_case=True)
         return next(
             (kind for kind, p in self._handoff_kinds.items() if p.search(folded)),
             self.policy.handoff.default_kind,
         )
 
-    def injection_score(self, text: str) -> int:
-        return sum(weight for weight, pattern in self._indicators if pattern.search(text))
+    def injection_score(self, text: str, kind: str | None = None) -> int:
+        """The weights of the indicators the text shows (of one kind, if given)."""
+        return sum(
+            weight
+            for weight, indicator_kind, pattern in self._indicators
+            if (kind is None or kind == indicator_kind) and pattern.search(text)
+        )
 
     def inspect(self, message: str, language: Language | None = None) -> Screened:
         """The rails in the policy's order. pii is the one rail that changes the message, and
@@ -68,7 +77,7 @@ class InputGuard:
             if rail == "pii":
                 text, verdicts = self._mask(text, language)
                 continue
-            finding = self._screens[rail](text.translate(HALF_WIDTH), language)
+            finding = self._screens[rail](screening_text(text, keep_case=True), language)
             if finding:
                 return self._screened(finding.action, text, [*verdicts, finding])
         return self._screened(worst(verdicts), text, verdicts)
@@ -95,7 +104,20 @@ class InputGuard:
     def _injection(self, folded: str, language: Language) -> Verdict | None:
         injection = self.policy.injection
         if self.injection_score(folded) < injection.threshold:
-            return None
+            if self._semantic is None or self._semantic.breaks(folded) != "prompt_injection":
+                return None
+            return Verdict(
+                injection.id,
+                injection.action,
+                localised(injection.message, language),
+                injection.basis,
+                "meaning: an attempt on the assistant's instructions",
+            )
+        if self.injection_score(folded, "attack") == 0:
+            # Role-play or a creative task, and nothing else: out of scope, not an attack.
+            rule = self.policy.off_topic
+            reason = localised(rule.message, language)
+            return Verdict(rule.id, rule.action, reason, rule.basis, "role-play or task")
         return Verdict(
             injection.id, injection.action, localised(injection.message, language), injection.basis
         )

@@ -12,12 +12,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from pypinyin import lazy_pinyin
+
 from assistant.guard.figures import MARKER, SourceFigures
+from assistant.guard.normalize import screening_text
 from assistant.guard.policy import OUTPUT_FLAGS, OutputPolicy, OutputRule
+from assistant.guard.semantic import SemanticRail
 from assistant.guard.verdicts import GuardResult, Verdict, localised, worst
 from assistant.text import Language, detect_language, fold, segments, tokenize
 
 _NON_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
+# Where a clause ends; an enumeration (不保本、保息) stays one clause.
+_CLAUSE_START = re.compile(r"[,;:!?，；：。！？]|\s[-–—]\s")
 _PHRASE = 6
 
 _QUOTED = re.compile(r"[“‘\"'「『][^“”‘’\"'「」『』]{1,40}[”’\"'」』]")
@@ -83,7 +89,7 @@ class KnowledgeView:
         hit = next((s for s in shingles(sentence, self._shingle) if s in self.staff_shingles), None)
         if hit and self.public_share(sentence) < 0.5:
             return hit
-        folded = fold(sentence)
+        folded = screening_text(sentence)
         topic = next((m.group() for p in self._topics if (m := p.search(folded))), None)
         if topic:
             return topic
@@ -92,8 +98,10 @@ class KnowledgeView:
 
 
 class OutputGuard:
-    def __init__(self, policy: OutputPolicy) -> None:
+    def __init__(self, policy: OutputPolicy, semantic: SemanticRail | None = None) -> None:
         self.policy = policy
+        # Claims by meaning, beside the patterns; None: patterns only.
+        self._semantic = semantic
         flags = OUTPUT_FLAGS
         self._claims = {
             family: [re.compile(p, flags) for p in policy.rule(family).patterns]
@@ -116,17 +124,44 @@ class OutputGuard:
         negation = self.policy.negation
         if _quoted_under_prohibition(sentence, match, self._prohibition):
             return True
+        # A negation reaches no further back than its own clause: in "Don't worry, your
+        # returns are guaranteed" the don't is over before the claim begins.
+        clause = _CLAUSE_START.split(sentence[: match.start()])[-1]
         if re.search(r"[A-Za-z]", match.group()):
-            before = " ".join(sentence[: match.start()].split()[-negation.window_en :])
+            before = " ".join(clause.split()[-negation.window_en :])
             inside = " ".join(match.group().split()[1:])  # "returns are NOT guaranteed"
             return bool(self._negators_en.search(before) or self._negators_en.search(inside))
-        before = sentence[max(0, match.start() - negation.window_zh) : match.start()]
+        before = clause[-negation.window_zh :]
         for word in negation.not_negation:
             before = before.replace(word, "")
         return any(word in before for word in negation.zh)
 
+    def _meant(self, family: str, sentence: str) -> str | None:
+        """The sentence, when its meaning is the claim a rule forbids. A sentence that says
+        "not" is left to the patterns: an embedding reads 不保本 much as it reads 保本."""
+        if self._semantic is None or self._says_not(screening_text(sentence)):
+            return None
+        if self._semantic.breaks(sentence) != family:
+            return None
+        return MARKER.sub("", sentence).strip()
+
+    def _says_not(self, folded: str) -> bool:
+        return bool(self._negators_en.search(folded)) or any(
+            word in folded for word in self.policy.negation.zh
+        )
+
+    @cached_property
+    def _pinyin(self) -> dict[str, str]:
+        """Claim words by their pinyin without tones or spaces: baoben -> 保本."""
+        return {"".join(lazy_pinyin(word)): word for word in self.policy.pinyin_words}
+
+    def _with_pinyin_read(self, folded: str) -> str:
+        letters = re.sub(r"[^a-z]", "", folded)
+        spelled = [word for key, word in self._pinyin.items() if key in letters]
+        return " ".join([folded, *spelled])
+
     def _claim(self, family: str, sentence: str) -> str | None:
-        folded = fold(sentence)
+        folded = self._with_pinyin_read(screening_text(sentence))
         for pattern in self._claims[family]:
             for match in pattern.finditer(folded):
                 if not self._negated(folded, match):
@@ -156,7 +191,7 @@ class OutputGuard:
         """The words by which a sentence breaks the rule of one family, if it does."""
         match family:
             case "promised_return" | "superlative":
-                return self._claim(family, sentence)
+                return self._claim(family, sentence) or self._meant(family, sentence)
             case "untraceable_figure":
                 untraceable = source_figures.untraceable(sentence, self._allowed_figures)
                 return ", ".join(untraceable) or None

@@ -44,6 +44,9 @@ class PiiPolicy(_Strict):
 class Indicator(_Strict):
     weight: int
     pattern: str
+    # attack: overriding, disclosing or switching off the rules; scope: role-play and
+    # tasks outside banking, which alone are redirected, not refused as attacks.
+    kind: Literal["attack", "scope"] = "attack"
 
 
 class InjectionPolicy(_Strict):
@@ -109,6 +112,7 @@ class OutputPolicy(_Strict):
     rails: list[str]
     safe_answer: dict[str, str]
     allowed_figures: list[str]
+    pinyin_words: list[str] = []
     negation: Negation
     rules: list[OutputRule]
 
