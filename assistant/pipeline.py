@@ -20,7 +20,9 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from assistant import audit
 from assistant.advice.advisor import Advice, Advisor
 from assistant.advice.rules import Profile
 from assistant.answer.conversation import contextualize
@@ -51,7 +53,7 @@ from assistant.search.index import KnowledgeIndex, Snapshot
 from assistant.search.retrieval import Passage, search
 from assistant.settings import Settings
 from assistant.text import Language, detect_language, not_text, segments
-from assistant.turn import Handoff, Memory, NoMemory, TurnRequest, TurnResult
+from assistant.turn import Audit, Handoff, Memory, NoMemory, TurnRequest, TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,7 @@ class Assistant:
         wording: ComposerWording,
         glossary: Glossary | None = None,
         memory: Memory | None = None,
+        provenance: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
@@ -163,16 +166,20 @@ class Assistant:
         self.wording = wording
         self.glossary = glossary or Glossary()
         self.memory: Memory = memory or NoMemory()
+        self.audit: Audit | None = None
+        # What produced the answers: generator, prompt and policy hashes (for the audit).
+        self.provenance = {"generator": generator.name, **(provenance or {})}
         # Built once per generation, kept while a turn still reads that generation.
         self._views: weakref.WeakKeyDictionary[Snapshot, KnowledgeView] = (
             weakref.WeakKeyDictionary()
         )
 
-    def with_memory(self, memory: Memory) -> Assistant:
+    def with_memory(self, memory: Memory, audit: Audit | None = None) -> Assistant:
         """The same assistant (models, index, guards shared), remembering its turns in
-        `memory`."""
+        `memory` and, with `audit`, recording each for compliance."""
         remembering = copy.copy(self)
         remembering.memory = memory
+        remembering.audit = audit
         return remembering
 
     # ------------------------------------------------------------------ the two entry points
@@ -186,9 +193,15 @@ class Assistant:
     def stream(self, request: TurnRequest) -> Iterator[str | TurnResult]:
         """The same turn, released segment by segment, each only after the output rails
         passed it; the last item is the whole TurnResult. Everything that can refuse the
-        turn (validation, the session's owner, an index not built) raises here, before the
-        first segment."""
-        return self._release(*self._prepare(request))
+        turn (validation, the session's owner, an index not built, an audit trail that
+        cannot be written) raises here, before the first segment."""
+        turn, reply = self._prepare(request)
+        self._audit("turn.started", audit.started(turn.request, turn.turn_id, turn.session_id))
+        return self._release(turn, reply)
+
+    def _audit(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.audit is not None:
+            self.audit.append("turns", kind, {**payload, **self.provenance})
 
     def _release(self, turn: Turn, reply: Reply) -> Iterator[str | TurnResult]:
         """guard-out, then record: each sentence leaves only after the output rails passed
@@ -368,6 +381,8 @@ class Assistant:
             advice=turn.advice,
             handoff=turn.handoff,
         )
+        snapshot = turn.snapshot
+        self._audit("turn.released", audit.released(result, turn.request, snapshot))
         self.memory.record(result, turn.request)
         self._log(result, turn.request)
         return result

@@ -4,6 +4,7 @@ implementation is chosen by name from its registry; plugins register theirs firs
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -56,6 +57,10 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
         settings.answer_max_sentences,
         settings.answer_max_chars,
     )
+    provenance = {
+        "prompt_hash": content_hash(settings.prompts_dir),
+        "policy_hash": content_hash(settings.guardrails_dir),
+    }
     return Assistant(
         settings,
         index,
@@ -70,7 +75,17 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
         ),
         wording,
         glossary,
+        provenance=provenance,
     )
+
+
+def content_hash(folder: Path) -> str:
+    """One hash over every file of a content folder (prompts, the policy): the audit trail
+    says which wording and which rules a turn was answered under."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def ingest_summary(loaded: LoadReport, report: IngestReport) -> dict[str, Any]:

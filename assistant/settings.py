@@ -78,6 +78,16 @@ class Settings(BaseSettings):
         description="Where sessions, feedback and hand-offs are kept (SQLAlchemy URL); "
         "default: SQLite in the data directory. A postgresql+psycopg:// URL works too.",
     )
+    audit_database_url: str | None = Field(
+        None, description="Where the audit trail is kept; default: the same database."
+    )
+    audit_key: str | None = Field(
+        None,
+        description="Key the audit chain's hashes are made with (HMAC-SHA256). Kept out of "
+        "the database, it stops anyone who can write the database from forging a chain "
+        "that verifies; without it the chain shows tampering by anyone who does not "
+        "recompute every later hash.",
+    )
     api_keys: dict[str, Channel] = Field(
         default_factory=dict,
         description='API key -> channel, e.g. {"k1": "teller", "k2": "customer_app"}. '
@@ -114,6 +124,9 @@ class Settings(BaseSettings):
 
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'assistant.db'}"
+
+    def audit_database(self) -> str:
+        return self.audit_database_url or self.database()
 
     def index_dir(self, index_name: str | None = None) -> Path:
         return self.data_dir / "indexes" / (index_name or self.index_name)

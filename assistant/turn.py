@@ -94,6 +94,12 @@ class Memory(Protocol):
     def record(self, turn: TurnResult, request: TurnRequest) -> None: ...
 
 
+class Audit(Protocol):
+    """Where every turn is recorded for compliance, append-only."""
+
+    def append(self, stream: str, kind: str, payload: dict[str, Any]) -> int: ...
+
+
 class NoMemory:
     """Remembers nothing: one-off questions from the command line and the evaluations."""
 

@@ -16,6 +16,7 @@ import click
 from assistant.advice.rules import Profile
 from assistant.errors import AssistantError, InvalidRequest
 from assistant.ingest.documents import PlainFileDefaults
+from assistant.memory.audit import AuditTrail
 from assistant.pipeline import Assistant
 from assistant.roles import Audience, Role
 from assistant.service import build_assistant, ingest_paths, ingest_summary, open_index
@@ -181,6 +182,8 @@ def serve(host: str | None, port: int | None) -> None:
             f"refusing to serve on {host} without API keys: set ASSISTANT_API_KEYS, e.g. "
             '\'{"a-long-random-key": "teller"}\', or bind to 127.0.0.1'
         )
+    # The per-turn log line (who, what was decided, which documents) is INFO.
+    logging.getLogger("assistant").setLevel(logging.INFO)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port or settings.port, log_level="info")
 
@@ -274,6 +277,38 @@ def guard_output(
     view = assistant.view(snapshot)
     results = [assistant.output_guard.inspect(t, sources, role, view=view).as_dict() for t in texts]
     _print_results(results, many, as_json)
+
+
+@main.group()
+def audit() -> None:
+    """Check and export the audit trail of every turn."""
+
+
+def _trail() -> AuditTrail:
+    settings = get_settings()
+    return AuditTrail(settings.audit_database(), settings.audit_key)
+
+
+@audit.command("verify")
+@click.option("--stream", default="turns", show_default=True)
+def audit_verify(stream: str) -> None:
+    """Report every record altered, deleted, inserted or moved, with its position."""
+    count, problems = _trail().verify(stream)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        _fail(f"the audit trail {stream!r} does not verify: {len(problems)} problem(s)")
+    click.echo(f"{count} records verify")
+
+
+@audit.command("export")
+@click.option("--from", "start", required=True, help="First day (YYYY-MM-DD), inclusive.")
+@click.option("--to", "end", required=True, help="Last day (YYYY-MM-DD), inclusive.")
+@click.option("--stream", default="turns", show_default=True)
+def audit_export(start: str, end: str, stream: str) -> None:
+    """The records of those days as JSON lines, each with the hashes that chain it."""
+    for record in _trail().export(start, end, stream):
+        click.echo(json.dumps(record, ensure_ascii=False))
 
 
 @main.group("eval")

@@ -24,6 +24,7 @@ from assistant.channels.api.schemas import ERRORS
 from assistant.channels.auth import Authenticator, RateLimiter
 from assistant.channels.console_access import ConsoleAccess, ConsoleGate
 from assistant.errors import ConfigurationError
+from assistant.memory.audit import AuditTrail
 from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
 from assistant.service import build_assistant
@@ -43,13 +44,15 @@ def create_services(settings: Settings, assistant: Assistant | None = None) -> S
             "no API keys configured (ASSISTANT_API_KEYS): open local mode, requests name "
             "their own role; never expose this server beyond loopback"
         )
+    trail = AuditTrail(settings.audit_database(), settings.audit_key)
     return Services(
         settings,
-        (assistant or build_assistant(settings)).with_memory(store),
+        (assistant or build_assistant(settings)).with_memory(store, trail),
         store,
         authenticator,
         RateLimiter(settings.rate_limit_per_minute),
         ConsoleAccess(authenticator, settings.console_secret, settings.console_session_hours),
+        trail,
     )
 
 

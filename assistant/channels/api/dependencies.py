@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from assistant.channels.auth import Authenticator, Principal, RateLimiter
 from assistant.channels.console_access import ConsoleAccess
 from assistant.errors import RateLimited
+from assistant.memory.audit import AuditTrail
 from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
@@ -27,6 +28,7 @@ class Services:
     authenticator: Authenticator
     limiter: RateLimiter
     console_access: ConsoleAccess
+    audit: AuditTrail
     # One re-index at a time: each builds the next index generation from the current one.
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -26,9 +26,10 @@ def readyz(deps: Deps) -> JSONResponse:
     problems = []
     if deps.assistant.index.current_generation() is None:
         problems.append("no index built: run `assistant ingest`")
-    try:
-        deps.store.ping()
-    except Exception as error:  # any driver error means "not ready", said plainly
-        problems.append(f"conversation store unreachable: {type(error).__name__}")
+    for name, store in (("conversation store", deps.store), ("audit trail", deps.audit)):
+        try:
+            store.ping()
+        except Exception as error:  # any driver error means "not ready", said plainly
+            problems.append(f"{name} unreachable: {error}")
     status = 503 if problems else 200
     return JSONResponse({"ready": not problems, "problems": problems}, status_code=status)
