@@ -11,14 +11,15 @@ export ANONYMIZED_TELEMETRY := False
 .PHONY: run test install lint bench clean
 
 # Debian's Chromium and a Chinese font for the browser tests (Playwright's own download
-# cannot reach its servers here); skipped when already installed.
-BROWSER_PACKAGES := chromium fonts-wqy-microhei
+# cannot reach its servers here), and PostgreSQL, which the store and audit tests start as a
+# throwaway server on loopback; skipped when already installed.
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
-	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update -qq && \
-	   DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PACKAGES))
+	   DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: the CPU build on this image; an unpinned torch pulls CUDA wheels.
