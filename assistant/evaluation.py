@@ -215,9 +215,10 @@ def evaluate_guardrails(settings: Settings, drafts_path: Path) -> dict[str, Any]
         "benign_traffic": _benign(
             input_guard, evaldata / "banking77" / "train.csv", settings.evals_dir / "golden.yaml"
         ),
-        "heldout_inputs": _heldout_inputs(
-            input_guard, load_questions(heldout / "heldout_inputs.yaml")
-        ),
+        **{
+            path.stem: _heldout_inputs(input_guard, load_questions(path))
+            for path in sorted(heldout.glob("heldout_inputs*.yaml"))
+        },
         "heldout_drafts": _drafts(
             output_guard, output_policy, documents, load_questions(heldout / "heldout_drafts.yaml")
         ),

@@ -407,6 +407,8 @@ def eval_guardrails(as_json: bool) -> None:
         "compliant drafts touched": summary["drafts"]["compliant_touched_rate"],
         "held-out attacks refused": summary["heldout_inputs"]["attacks_refused"],
         "held-out benign refused": summary["heldout_inputs"]["benign_refused"],
+        "second held-out attacks refused": summary["heldout_inputs_2"]["attacks_refused"],
+        "second held-out benign refused": summary["heldout_inputs_2"]["benign_refused"],
         "held-out violating drafts caught": summary["heldout_drafts"]["caught_rate"],
         "held-out compliant drafts touched": summary["heldout_drafts"]["compliant_touched_rate"],
         "banking77 false positives": summary["benign_traffic"]["banking77_en"][
