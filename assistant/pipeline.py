@@ -381,9 +381,9 @@ class Assistant:
             advice=turn.advice,
             handoff=turn.handoff,
         )
-        snapshot = turn.snapshot
-        self._audit("turn.released", audit.released(result, turn.request, snapshot))
         self.memory.record(result, turn.request)
+        # The last gate: a turn is released once the audit trail holds it as released.
+        self._audit("turn.released", audit.released(result, turn.request, turn.snapshot))
         self._log(result, turn.request)
         return result
 

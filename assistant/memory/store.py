@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -119,6 +119,10 @@ class ConversationStore:
                 else:
                     yield session
         except SQLAlchemyError as error:
+            # A database that lost its tables (a file deleted, a fresh server) gets them back
+            # for the next call: the service recovers without a restart.
+            with suppress(SQLAlchemyError):
+                Base.metadata.create_all(self.engine)
             raise Unavailable(
                 f"the conversation store cannot be reached ({type(error).__name__}); "
                 "nothing was stored: try again shortly"

@@ -138,6 +138,13 @@ def test_a_turn_whose_record_cannot_be_written_is_not_released(
             assert "audit trail" in refused.json()["error"]["message"]
             # It gets its table back: the next turn is served and recorded again.
             assert client.post("/v1/chat", json=question).status_code == 200
+        with sqlite3.connect(tmp_path / "assistant.db") as db:
+            db.execute("drop table feedback")
+            db.execute("drop table handoffs")
+            db.execute("drop table turns")  # the sessions' store is lost too
+        lost = client.post("/v1/chat", json=question)
+        assert lost.status_code == 503 and "conversation store" in lost.json()["error"]["message"]
+        assert client.post("/v1/chat", json=question).status_code == 200
 
 
 def test_the_command_verifies_and_exports(settings: Settings, tmp_path: Path) -> None:
