@@ -115,9 +115,7 @@ class Advisor:
         self, snapshot: Snapshot, profile: Profile, today: date, language: Language = "zh-CN"
     ) -> Decision:
         metas = [r.meta for r in snapshot.documents.values() if r.meta.get("rules")]
-        return decide(
-            catalog(snapshot), profile, today, load_rules(metas), self.wording, language
-        )
+        return decide(catalog(snapshot), profile, today, load_rules(metas), self.wording, language)
 
     def advise(
         self,
@@ -167,7 +165,7 @@ class Advisor:
             chunks[0],
         )
         source = _sheet(record, chunks, product)
-        text = _facts_sentence(record.meta, passage.text, language, n)
+        text = self.wording.product_facts(record.meta, first_sentence(passage.text), n, language)
         checked = self.output_guard.inspect(text, [source], "customer", language, view)
         title = str(record.meta["title"])
         return Suggestion(
@@ -196,26 +194,6 @@ def _sheet(record: DocumentRecord, chunks: list[IndexedChunk], product: Product)
         product.category,
         product.risk_level,
     )
-
-
-def _facts_sentence(meta: dict[str, Any], passage: str, language: str, n: int) -> str:
-    """Risk level, minimum, term and benchmark as the sheet states them; a sheet without
-    such fields (a product list, say) is introduced by its passage's first sentence."""
-    english = language == "en"
-    labels = (
-        ("Risk level {}", "minimum CNY {:,.0f}", "term: {}")
-        if english
-        else ("风险等级{}", "起点金额{:,.0f}元", "期限：{}")
-    )
-    values = (meta.get("risk_level"), meta.get("min_amount"), meta.get("term"))
-    facts = [label.format(v) for label, v in zip(labels, values, strict=True) if v]
-    if meta.get("benchmark_yield"):
-        facts.append(str(meta["benchmark_yield"]))
-    if not facts:
-        facts = [first_sentence(passage)]
-    if english:
-        return f"{meta['title']}: " + "; ".join(facts) + f". [{n}]"
-    return f"《{meta['title']}》：" + "；".join(facts) + f"。[{n}]"
 
 
 def first_sentence(text: str) -> str:

@@ -301,6 +301,13 @@ class WordingInvalid(ConfigurationError):
 _DAY = date(2026, 1, 1)
 # Every reason the rules give, with a value of the type code fills into each placeholder: the
 # texts are tried on these when loaded, so a bad placeholder fails there, not mid-conversation.
+_PRODUCT_FACTS: dict[str, dict[str, object]] = {
+    "risk_level": {"level": "R2"},
+    "min_amount": {"amount": 50_000.0},
+    "term": {"term": "1年"},
+    "fact_separator": {},
+    "sheet": {"title": "江澜稳盈90天", "facts": "风险等级R2", "n": 1},
+}
 _REASON_FACTS: dict[str, dict[str, object]] = {
     "effective_dates": {"effective_from": _DAY, "effective_to": _DAY},
     "effective_dates_no_start": {"effective_to": _DAY},
@@ -330,6 +337,7 @@ class SuitabilityWording:
     tiers: Mapping[str, Mapping[str, str]]
     list_separator: Mapping[str, str]
     reasons: Mapping[str, Mapping[str, str]]
+    facts: Mapping[str, Mapping[str, str]]
 
     @classmethod
     def load(cls, prompts_dir: Path) -> SuitabilityWording:
@@ -342,7 +350,29 @@ class SuitabilityWording:
                 key: _texts(path, data, f"reasons.{key}", facts)
                 for key, facts in _REASON_FACTS.items()
             },
+            facts={
+                key: _texts(path, data, f"facts.{key}", facts)
+                for key, facts in _PRODUCT_FACTS.items()
+            },
         )
+
+    def product_facts(
+        self, meta: Mapping[str, Any], first_sentence: str, n: int, language: str
+    ) -> str:
+        """A suggestion's sentence: the product's risk level, minimum, term and benchmark as
+        its sheet states them, cited [n]; a sheet without such fields (a product list, say)
+        is introduced by its passage's first sentence."""
+        texts = {key: entry[_known(language)] for key, entry in self.facts.items()}
+        values = {"risk_level": "level", "min_amount": "amount", "term": "term"}
+        facts = [
+            texts[field].format(**{name: meta[field]})
+            for field, name in values.items()
+            if meta.get(field)
+        ]
+        if meta.get("benchmark_yield"):
+            facts.append(str(meta["benchmark_yield"]))
+        joined = texts["fact_separator"].join(facts or [first_sentence])
+        return texts["sheet"].format(title=meta["title"], facts=joined, n=n)
 
     def tier_name(self, tier: str, language: str) -> str:
         return self.tiers[tier][_known(language)]
@@ -360,9 +390,7 @@ class SuitabilityWording:
 
 def _known(language: str) -> str:
     if language not in LANGUAGES:
-        raise InvalidRequest(
-            f"language must be one of {', '.join(LANGUAGES)}, not {language!r}"
-        )
+        raise InvalidRequest(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
     return language
 
 
