@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         "key: default on in open local mode only; true refuses to start beside API keys or "
         "an intranet secret.",
     )
+    shared_rate_limits: bool = Field(
+        False,
+        description="Count rate limits in the database, shared by every worker; "
+        "`assistant serve --workers N` turns it on.",
+    )
     rate_limit_per_minute: int = Field(60, ge=1, description="Requests per API key per minute.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted.")
 

@@ -10,7 +10,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
@@ -153,8 +153,14 @@ class Authenticator:
         return jwt.encode(payload, self.intranet_secret, algorithm="HS256")
 
 
+class Limiter(Protocol):
+    def retry_after(self, caller: str) -> float:
+        """0 when the request may go ahead (and is counted), else seconds to wait."""
+
+
 class RateLimiter:
-    """A token bucket per caller: `per_minute` requests, refilled continuously."""
+    """A token bucket per caller: `per_minute` requests, refilled continuously, in this
+    process (one worker; several share `memory.limits.SharedRateLimiter`)."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,7 @@ from assistant.memory.audit import AuditTrail
 from assistant.pipeline import Assistant
 from assistant.roles import Audience, Role
 from assistant.service import build_assistant, ingest_paths, ingest_summary, open_index
-from assistant.settings import get_settings
+from assistant.settings import Settings, get_settings
 from assistant.turn import TurnRequest
 
 ROLE = click.Choice([r.value for r in Role])
@@ -169,8 +171,9 @@ def ask(
 @main.command()
 @click.option("--host", help="Address to bind (default: settings, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to bind (default: settings, 8000).")
-def serve(host: str | None, port: int | None) -> None:
-    """Serve the HTTP API and the teller console."""
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the HTTP API and the teller console, in one process or several workers."""
     import uvicorn
 
     from assistant.channels.api import create_app
@@ -184,8 +187,30 @@ def serve(host: str | None, port: int | None) -> None:
         )
     # The per-turn log line (who, what was decided, which documents) is INFO.
     logging.getLogger("assistant").setLevel(logging.INFO)
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port or settings.port, log_level="info")
+    if workers == 1:
+        app = create_app(settings)
+        uvicorn.run(app, host=host, port=port or settings.port, log_level="info")
+        return
+    _share_between_workers(settings)
+    uvicorn.run(
+        "assistant.channels.api.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+def _share_between_workers(settings: Settings) -> None:
+    """What every worker must agree on, given to them through the environment they inherit:
+    one rate-limit count, and one key for console sessions (a teller signed in at one
+    worker is signed in at all)."""
+    os.environ["ASSISTANT_SHARED_RATE_LIMITS"] = "true"
+    # Each worker would sign demo visitors with a key of its own, refused by the others.
+    os.environ.setdefault("ASSISTANT_DEMO_PAGES", "false")
+    if settings.console_secret is None:
+        os.environ["ASSISTANT_CONSOLE_SECRET"] = secrets.token_urlsafe(32)
 
 
 @main.group()

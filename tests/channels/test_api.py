@@ -50,11 +50,14 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(settings: Settings, **env: str) -> Iterator[str]:
+def running_server(
+    settings: Settings, options: list[str] | None = None, **env: str
+) -> Iterator[str]:
     """`assistant serve` for real, on a free loopback port, until the block ends."""
     port = free_port()
+    command = ["serve", "--host", "127.0.0.1", "--port", str(port), *(options or [])]
     process = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "assistant", *command],
         cwd=ROOT,
         env=server_env(settings) | env,
         stdout=subprocess.PIPE,

@@ -21,14 +21,15 @@ from assistant.channels.api import (
 from assistant.channels.api.dependencies import Services, authenticated
 from assistant.channels.api.errors import SizeLimits, install_error_handlers
 from assistant.channels.api.schemas import ERRORS
-from assistant.channels.auth import Authenticator, RateLimiter
+from assistant.channels.auth import Authenticator, Limiter, RateLimiter
 from assistant.channels.console_access import ConsoleAccess, ConsoleGate
 from assistant.errors import ConfigurationError
 from assistant.memory.audit import AuditTrail
+from assistant.memory.limits import SharedRateLimiter
 from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
 from assistant.service import build_assistant
-from assistant.settings import Settings
+from assistant.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,21 @@ def create_services(settings: Settings, assistant: Assistant | None = None) -> S
         (assistant or build_assistant(settings)).with_memory(store, trail),
         store,
         authenticator,
-        RateLimiter(settings.rate_limit_per_minute),
+        limiter(settings),
         ConsoleAccess(authenticator, settings.console_secret, settings.console_session_hours),
         trail,
     )
+
+
+def limiter(settings: Settings) -> Limiter:
+    if settings.shared_rate_limits:
+        return SharedRateLimiter(settings.database(), settings.rate_limit_per_minute)
+    return RateLimiter(settings.rate_limit_per_minute)
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each worker of `assistant serve --workers N` builds it, from ASSISTANT_*."""
+    return create_app(get_settings())
 
 
 def v1_router() -> APIRouter:

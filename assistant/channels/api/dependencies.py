@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from assistant.channels.auth import Authenticator, Principal, RateLimiter
+from assistant.channels.auth import Authenticator, Limiter, Principal
 from assistant.channels.console_access import ConsoleAccess
 from assistant.errors import RateLimited
 from assistant.memory.audit import AuditTrail
@@ -26,7 +26,7 @@ class Services:
     assistant: Assistant
     store: ConversationStore
     authenticator: Authenticator
-    limiter: RateLimiter
+    limiter: Limiter
     console_access: ConsoleAccess
     audit: AuditTrail
     # One re-index at a time: each builds the next index generation from the current one.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter
@@ -18,7 +19,13 @@ async def healthz(deps: Deps) -> dict[str, Any]:
     # On the event loop, not in the worker threads every turn holds: liveness is answered
     # in milliseconds however busy the workers are.
     generation = deps.assistant.index.current_generation()
-    return {"status": "ok", "version": __version__, "index_generation": generation}
+    # Which worker answered: behind one port, a load balancer's checks can tell them apart.
+    return {
+        "status": "ok",
+        "version": __version__,
+        "index_generation": generation,
+        "worker": os.getpid(),
+    }
 
 
 @router.get("/readyz")
