@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -23,13 +25,15 @@ from typing import Any
 
 from sqlalchemy import DDL, Integer, String, Text, UniqueConstraint, create_engine, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.errors import Unavailable
 
 # The hash the first record of a stream chains to.
 GENESIS = "0" * 64
+# Tries before a record that other workers keep racing for is reported as not written.
+_ATTEMPTS = 20
 
 
 class _Base(DeclarativeBase):
@@ -117,6 +121,11 @@ class AuditTrail:
         try:
             with Session(self.engine) as session:
                 yield session
+        except (IntegrityError, OperationalError) as error:
+            if not _lost_table(error):
+                raise  # a race between workers: the caller tries again
+            self._recreate_quietly()
+            raise _unavailable(error) from None
         except SQLAlchemyError as error:
             # A store that lost its table (a file deleted, a database restored) gets it
             # back on the next call: the trail recovers without a restart.
@@ -135,7 +144,21 @@ class AuditTrail:
         """Add a record at the end of `stream`; its position. Fails (Unavailable) rather
         than leave a gap: a turn whose record cannot be written is not released."""
         content = canonical(payload)
-        with self._appending, self._session() as session, session.begin():
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._appending:
+                    return self._append(stream, kind, content)
+            except (IntegrityError, OperationalError):
+                # Another worker took the same position first, or holds the database's
+                # write lock: read the end of the chain again and take the next one.
+                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+        raise Unavailable(
+            "the audit trail is too busy to record the turn; the answer was not released: "
+            "try again shortly"
+        )
+
+    def _append(self, stream: str, kind: str, content: str) -> int:
+        with self._session() as session, session.begin():
             last = session.scalars(
                 select(AuditRow)
                 .where(AuditRow.stream == stream)
@@ -214,6 +237,10 @@ def _misplaced(row: AuditRow, position_of: dict[str, int]) -> str:
     if row.previous_hash == GENESIS:
         return "reordered: it was written first"
     return "inserted: it chains to no record of this stream"
+
+
+def _lost_table(error: SQLAlchemyError) -> bool:
+    return "no such table" in str(error) or "does not exist" in str(error)
 
 
 def _unavailable(error: SQLAlchemyError) -> Unavailable:

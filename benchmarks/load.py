@@ -1,0 +1,236 @@
+"""A bounded load run on loopback: concurrent sessions of several turns each, mixing plain
+/v1/chat, streamed /v1/chat and OpenAI-compatible calls, against `assistant serve` with one
+worker and with two, on SQLite and (where Debian's server is installed) on PostgreSQL.
+Prints latency, throughput, errors, and that every turn is stored and verifies in the audit
+chain. A benchmark, never a test: figures depend on the machine.
+
+    .venv/bin/python benchmarks/load.py --sessions 50 --turns 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "load-teller-key-0001"
+POSTGRES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL on loopback (Debian's, as the tests start it)."""
+    folder = Path(tempfile.mkdtemp(prefix="assistant-load-pg-"))
+    shutil.chown(folder, "postgres")
+    bin_dir, port = POSTGRES[-1], free_port()
+
+    def run(*command: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True
+        )
+
+    run(str(bin_dir / "initdb"), "-D", str(folder / "data"), "-A", "trust", "-E", "UTF8")
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c max_connections=200"
+    run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(folder / "data"),
+        "-o",
+        options,
+        "-l",
+        str(folder / "log"),
+        "-w",
+        "start",
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def server(data_dir: Path, workers: int, database: str | None) -> Iterator[str]:
+    port = free_port()
+    env = os.environ | {
+        "ASSISTANT_DATA_DIR": str(data_dir),
+        "ASSISTANT_API_KEYS": json.dumps({KEY: "teller"}),
+        "ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000000",
+        "ASSISTANT_AS_OF": "2026-06-01",
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    if database:
+        env["ASSISTANT_DATABASE_URL"] = database
+    command = [
+        sys.executable,
+        "-m",
+        "assistant",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def one_turn(client: httpx.Client, mode: str, question: str, session: str | None) -> dict:
+    started = time.perf_counter()
+    first = None
+    if mode == "openai":
+        body = {"messages": [{"role": "user", "content": question}], "session_id": session}
+        response = client.post("/v1/chat/completions", json=body)
+        ok = response.status_code == 200
+        session = response.json().get("session_id", session) if ok else session
+    else:
+        body = {"message": question, "session_id": session, "stream": mode == "stream"}
+        with client.stream("POST", "/v1/chat", json=body) as response:
+            ok = response.status_code == 200
+            parts = []
+            for part in response.iter_bytes():
+                first = first or time.perf_counter()
+                parts.append(part)
+            text = b"".join(parts).decode()
+        if ok and mode == "plain":
+            session = json.loads(text)["session_id"]
+        elif ok:
+            done = [b for b in text.split("\n\n") if b.startswith("event: done")]
+            session = json.loads(done[-1].split("data: ", 1)[1])["session_id"] if done else session
+    spent = time.perf_counter() - started
+    return {
+        "ok": ok,
+        "ms": spent * 1000,
+        "first_ms": ((first or 0) - started) * 1000,
+        "mode": mode,
+        "session": session,
+    }
+
+
+def conversation(url: str, questions: list[str], turns: int, offset: int) -> list[dict]:
+    modes = ("plain", "stream", "openai")
+    results: list[dict] = []
+    session = None
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
+        for i in range(turns):
+            question = questions[(offset * turns + i) % len(questions)]
+            result = one_turn(client, modes[(offset + i) % 3], question, session)
+            session = result["session"] if result["mode"] != "openai" else session
+            results.append(result)
+    return results
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def audit_check(data_dir: Path, database: str | None) -> str:
+    env = os.environ | {"ASSISTANT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    if database:
+        env["ASSISTANT_DATABASE_URL"] = database
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "audit", "verify"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return (result.stdout or result.stderr).strip().splitlines()[-1]
+
+
+def run(label: str, data_dir: Path, workers: int, database: str | None, args) -> str:
+    questions = [
+        q["question"]
+        for q in yaml.safe_load((ROOT / "evals" / "golden.yaml").read_text(encoding="utf-8"))[
+            "questions"
+        ]
+    ]
+    with server(data_dir, workers, database) as url:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.sessions) as pool:
+            done = list(
+                pool.map(
+                    lambda n: conversation(url, questions, args.turns, n), range(args.sessions)
+                )
+            )
+        wall = time.perf_counter() - started
+    turns = [t for session in done for t in session]
+    ok = [t for t in turns if t["ok"]]
+    firsts = [t["first_ms"] for t in ok if t["mode"] == "stream"]
+    latencies = [t["ms"] for t in ok]
+    return (
+        f"| {label} | {workers} | {len(turns)} | {len(turns) - len(ok)} | {len(ok) / wall:.1f} | "
+        f"{statistics.median(latencies):.0f} / {percentile(latencies, 95):.0f} | "
+        f"{percentile(firsts, 95):.0f} | {audit_check(data_dir, database)} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=5)
+    args = parser.parse_args()
+    index = Path(os.environ.get("ASSISTANT_DATA_DIR", ROOT / "data")) / "indexes"
+    if not index.exists():
+        sys.exit("run `assistant ingest` first: the load run serves the indexed knowledge base")
+    print(
+        f"machine: nproc={os.cpu_count()}; {args.sessions} sessions x {args.turns} turns, "
+        "mixed plain / streamed / OpenAI-compatible; times in ms"
+    )
+    print(
+        "| store | workers | turns | errors | turns/s | p50 / p95 | stream first byte p95 | audit |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as folder:
+            data = Path(folder)
+            shutil.copytree(index, data / "indexes")
+            print(run("SQLite", data, workers, None, args), flush=True)
+        if POSTGRES and shutil.which("runuser"):
+            with tempfile.TemporaryDirectory() as folder, postgres() as url:
+                data = Path(folder)
+                shutil.copytree(index, data / "indexes")
+                print(run("PostgreSQL", data, workers, url, args), flush=True)
+    print("noisy shared machine: compare rows within one run, not across runs")
+
+
+if __name__ == "__main__":
+    main()
