@@ -25,7 +25,7 @@ from typing import Any
 from assistant import audit
 from assistant.advice.advisor import Advice, Advisor
 from assistant.advice.rules import Profile
-from assistant.answer.conversation import contextualize
+from assistant.answer.conversation import FollowUps
 from assistant.answer.generator import (
     Citation,
     DraftStream,
@@ -152,6 +152,7 @@ class Assistant:
         output_guard: OutputGuard,
         advisor: Advisor,
         wording: ComposerWording,
+        follow_ups: FollowUps,
         glossary: Glossary | None = None,
         memory: Memory | None = None,
         provenance: dict[str, str] | None = None,
@@ -164,6 +165,7 @@ class Assistant:
         self.output_guard = output_guard
         self.advisor = advisor
         self.wording = wording
+        self.follow_ups = follow_ups
         self.glossary = glossary or Glossary()
         self.memory: Memory = memory or NoMemory()
         self.audit: Audit | None = None
@@ -285,12 +287,10 @@ class Assistant:
         history = request.history
         if request.session_id and not history:
             history = tuple(
-                self.memory.history(
-                    request.session_id, request.owner, self.settings.history_turns
-                )
+                self.memory.history(request.session_id, request.owner, self.settings.history_turns)
             )
         earlier = [self._searchable(text) or "" for text in history]
-        question = contextualize(earlier, turn.screened.searchable, turn.language)
+        question = self.follow_ups.contextualize(earlier, turn.screened.searchable, turn.language)
         return turn.index.speller.correct(question)
 
     def _retrieve(
@@ -331,9 +331,7 @@ class Assistant:
         whole = self.generator.generate(passages)
         advice = turn.advice
         if whole.grounded or not advice.suggestions:
-            return Reply(
-                streamed(whole, segments), source_documents(turn.index, whole.citations)
-            )
+            return Reply(streamed(whole, segments), source_documents(turn.index, whole.citations))
         text = self.advisor.reply(advice, turn.language)
         citations = [s.citation for s in advice.suggestions]
         return Reply(
@@ -452,4 +450,3 @@ class Assistant:
 
     def _view_of(self, snapshot: Snapshot | None) -> KnowledgeView | None:
         return self.view(snapshot) if snapshot is not None else None
-

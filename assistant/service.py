@@ -12,6 +12,7 @@ from typing import Any
 
 from assistant.advice.advisor import Advisor
 from assistant.advice.rules import SuitabilityWording
+from assistant.answer.conversation import FollowUps
 from assistant.answer.generator import GeneratorContext, generators
 from assistant.answer.wording import ComposerWording
 from assistant.errors import DocumentError
@@ -74,6 +75,7 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
             settings.max_suggestions,
         ),
         wording,
+        FollowUps.load(settings.prompts_dir),
         glossary,
         provenance=provenance,
     )

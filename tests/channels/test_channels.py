@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openai import OpenAI
 
-from assistant.answer.conversation import contextualize
+from assistant.answer.conversation import FollowUps
 from assistant.channels.api import create_app
 from assistant.channels.auth import INTRANET_AUDIENCE, RateLimiter
 from assistant.pipeline import Assistant
@@ -25,6 +25,7 @@ from assistant.settings import Settings
 from tests.channels.test_api import running_server, server_env
 from tests.conftest import ROOT, STAFF_DOCS
 
+FOLLOW_UPS = FollowUps.load(ROOT / "prompts")
 KEYS = {
     "teller-key-0001": "teller",
     "app-key-0002": "customer_app",
@@ -176,10 +177,10 @@ def test_a_follow_up_in_a_session_is_read_against_the_question_before(url: str) 
 
 def test_follow_ups_are_recognised_by_their_shape() -> None:
     history = ["大额存单一年期利率是多少？"]
-    assert contextualize(history, "那两年的呢？", "zh-CN").startswith("大额存单")
-    assert contextualize(history, "信用卡年费是多少？", "zh-CN") == "信用卡年费是多少？"
-    assert contextualize(history, "What about two years?", "en").startswith("大额存单")
-    assert contextualize([], "那两年的呢？", "zh-CN") == "那两年的呢？"
+    assert FOLLOW_UPS.contextualize(history, "那两年的呢？", "zh-CN").startswith("大额存单")
+    assert FOLLOW_UPS.contextualize(history, "信用卡年费是多少？", "zh-CN") == "信用卡年费是多少？"
+    assert FOLLOW_UPS.contextualize(history, "What about two years?", "en").startswith("大额存单")
+    assert FOLLOW_UPS.contextualize([], "那两年的呢？", "zh-CN") == "那两年的呢？"
 
 
 def test_sessions_are_stored_masked_and_readable_only_by_their_owner(url: str) -> None:
