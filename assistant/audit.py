@@ -53,5 +53,7 @@ def released(result: TurnResult, request: TurnRequest, snapshot: Snapshot | None
             else None
         ),
         "index_generation": result.generation,
+        "answered_by": result.generator,
+        "standalone_question": result.standalone,
         "latency_ms": round(result.elapsed_ms, 1),
     }

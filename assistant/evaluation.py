@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -18,13 +19,14 @@ from typing import Any
 import yaml
 
 from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_guards
+from assistant.guard.figures import SourceFigures
 from assistant.guard.pii import find_pii
 from assistant.ingest.documents import Document, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
 from assistant.roles import Role
 from assistant.search.embeddings import load_embedder
 from assistant.settings import Settings
-from assistant.text import to_simplified
+from assistant.text import segments, to_simplified
 from assistant.turn import TurnRequest, TurnResult
 
 
@@ -123,8 +125,15 @@ class AnswerTally:
     staff_cited: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    first_segments: list[float] = field(default_factory=list)
+    sentences_removed: int = 0
+    untraceable_released: int = 0
+    answered_by: Counter[str] = field(default_factory=Counter)
 
     def add(self, q: dict[str, Any], result: TurnResult) -> None:
+        self.sentences_removed += sum(v.rule == "grounding" for v in result.verdicts)
+        self.untraceable_released += len(untraceable_figures(result))
+        self.answered_by[result.generator] += 1
         if q["kind"] == "answerable":
             self._answerable(q, result)
         elif q["kind"] == "audience_probe":
@@ -167,8 +176,13 @@ class AnswerTally:
             "audience_probes": self.probes,
             "audience_probes_citing_staff": self.staff_cited,
             "answerable_declined": round(self.declined_answerable / max(self.answerable, 1), 4),
+            "sentences_removed_by_grounding": self.sentences_removed,
+            "untraceable_figures_released": self.untraceable_released,
+            "answered_by": dict(self.answered_by),
             "latency_ms_p50": round(statistics.median(self.latencies), 1),
             "latency_ms_p95": round(_percentile(self.latencies, 95), 1),
+            "first_segment_ms_p50": round(statistics.median(self.first_segments), 1),
+            "first_segment_ms_p95": round(_percentile(self.first_segments, 95), 1),
             "failures": self.failures,
         }
 
@@ -180,10 +194,36 @@ def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) 
     tally = AnswerTally()
     for q in questions:
         started = time.perf_counter()
-        result = assistant.answer(TurnRequest(message=q["question"], role=Role(q["role"])))
+        first: float | None = None
+        for item in assistant.stream(TurnRequest(message=q["question"], role=Role(q["role"]))):
+            if isinstance(item, TurnResult):
+                result = item
+            elif first is None:
+                first = (time.perf_counter() - started) * 1000
         tally.latencies.append((time.perf_counter() - started) * 1000)
+        tally.first_segments.append(first if first is not None else tally.latencies[-1])
         tally.add(q, result)
     return tally.summary(len(questions))
+
+
+def untraceable_figures(result: TurnResult) -> list[str]:
+    """Figures of the released answer that the passages its sentences cite do not state. A
+    sentence without a marker is read with the next marked one of its line (a quoted
+    paragraph cites once, at its end); a line with no marker is the bank's own wording."""
+    passages = {c.n: f"{c.title} {c.section}\n{c.passage}" for c in result.citations}
+    missing: list[str] = []
+    for line in result.answer.splitlines():
+        pending: list[str] = []
+        for sentence in segments(line):
+            pending.append(sentence)
+            cited = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
+            if not cited:
+                continue
+            evidence = SourceFigures.of(passages.get(n, "") for n in cited)
+            for claim in pending:
+                missing += evidence.untraceable(claim, set())
+            pending = []
+    return missing
 
 
 def comparable(text: str) -> str:

@@ -1,13 +1,14 @@
 """One conversational turn, one pass through explicit stages (see README "How a turn works"):
 
-    guard-in -> contextualize -> retrieve -> advise -> generate -> guard-out -> record
+    guard-in -> contextualize -> retrieve -> advise -> generate -> ground -> guard-out -> record
 
 One index snapshot is taken when the turn begins and every stage reads that one, so a
 re-index in the middle of a turn cannot mix two generations. Nothing reaches retrieval, a
 model or the store before the input guard has masked personal data; nothing reaches the
 user before the output guard has passed it: the generator's answer, the suggestions and the
-hand-off reply alike. The whole answer and the stream are the same stages; the stream only
-releases each sentence as soon as the output rails passed it.
+hand-off reply alike. A reply in a writer's own words (a language model's) is first traced
+sentence by sentence to the passages it cites. The whole answer and the stream are the same
+stages; the stream only releases each sentence as soon as the output rails passed it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from assistant.answer.generator import (
     DraftStream,
     GenerationInput,
     Generator,
+    Rewriter,
     streamed,
 )
 from assistant.answer.wording import ComposerWording
@@ -47,6 +49,7 @@ from assistant.guard import (
     most_severe,
     says_nothing,
 )
+from assistant.guard.grounding import Grounding
 from assistant.roles import Role
 from assistant.search.glossary import Glossary
 from assistant.search.index import KnowledgeIndex, Snapshot
@@ -78,6 +81,8 @@ class Turn:
     screened: Screened
     session_id: str
     turn_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The question as retrieval and the generator read it.
+    standalone: str = ""
     started: float = field(default_factory=time.perf_counter)
     passages: list[Passage] = field(default_factory=list)
     advice: Advice | None = None
@@ -129,6 +134,20 @@ def knowledge_view(snapshot: Snapshot, rule: OutputRule) -> KnowledgeView:
     )
 
 
+def evidence_of(citations: list[Citation]) -> dict[int, str]:
+    """What each passage a writer was shown says, by its number, title and section included."""
+    return {c.n: f"{c.title} {c.section}\n{c.passage}" for c in citations}
+
+
+def writer_notes(draft: DraftStream) -> list[Verdict]:
+    """What the writer reported about its draft (a fall-back, a decline before asking the
+    model), kept with the turn's verdicts."""
+    return [
+        Verdict("generator", "allow", note, "a writer that cannot answer is replaced, not guessed")
+        for note in draft.notes
+    ]
+
+
 def _worst(verdicts: list[Verdict]) -> Action:
     return most_severe(v.action for v in verdicts)
 
@@ -167,6 +186,7 @@ class Assistant:
         self.wording = wording
         self.follow_ups = follow_ups
         self.glossary = glossary or Glossary()
+        self.grounding = Grounding(self.glossary, settings.grounding_attribution)
         self.memory: Memory = memory or NoMemory()
         self.audit: Audit | None = None
         # What produced the answers: generator, prompt and policy hashes (for the audit).
@@ -210,9 +230,11 @@ class Assistant:
         it; a reply of which nothing useful is left becomes the safe answer."""
         verdicts: list[Verdict] = []
         released: list[str] = []
+        draft = reply.draft
+        pieces = draft.pieces if draft.quoted else self._grounded(turn, draft, verdicts)
         try:
             for segment in self.output_guard.review_stream(
-                reply.draft.pieces,
+                pieces,
                 reply.sources,
                 str(turn.request.role),
                 turn.language,
@@ -227,10 +249,22 @@ class Assistant:
             self._record(turn, reply, "".join(released), verdicts, _worst(verdicts))
             raise
         text, action = "".join(released), _worst(verdicts)
-        if verdicts and says_nothing(text):
-            text, action = self.output_guard.safe_answer(turn.language), "block"
+        if says_nothing(text) and (verdicts or not draft.quoted):
+            if all(v.rule == "grounding" for v in verdicts):
+                # Nothing the writer said could be traced to its passages: it did not answer.
+                text, draft.grounded = self.wording.decline[turn.language], False
+            else:
+                text, action = self.output_guard.safe_answer(turn.language), "block"
             yield text
         yield self._record(turn, reply, text, verdicts, action)
+
+    def _grounded(self, turn: Turn, draft: DraftStream, verdicts: list[Verdict]) -> Iterator[str]:
+        """ground: a draft in a writer's own words, each sentence traced to what it cites."""
+        idf = turn.index.bm25.idf
+        never_used = idf("\x00")  # the weight of a word no document uses
+        return self.grounding.checked(
+            draft.pieces, evidence_of(draft.citations), verdicts, lambda w: idf(w) >= never_used
+        )
 
     # ------------------------------------------------------------------ stages
 
@@ -260,7 +294,7 @@ class Assistant:
         if turn.stopped:  # a refusal or a hand-off needs no index, even when none is built
             return turn, self._refusal(turn)
         turn.snapshot = self.index.snapshot()
-        question = self._contextualize(turn)
+        question = turn.standalone = self._contextualize(turn)
         turn.passages = self._retrieve(turn.index, question, request.role)
         if request.profile is not None:
             goal = self._searchable(request.profile.goal) or screened.searchable
@@ -290,7 +324,12 @@ class Assistant:
                 self.memory.history(request.session_id, request.owner, self.settings.history_turns)
             )
         earlier = [self._searchable(text) or "" for text in history]
-        question = self.follow_ups.contextualize(earlier, turn.screened.searchable, turn.language)
+        message = turn.screened.searchable
+        question = self.follow_ups.contextualize(earlier, message, turn.language)
+        if question != message and isinstance(self.generator, Rewriter):
+            # A model reads the follow-up against the session better than the rule does;
+            # the rule's reading stands when it cannot.
+            question = self.generator.rewrite(earlier, message) or question
         return turn.index.speller.correct(question)
 
     def _retrieve(
@@ -372,12 +411,16 @@ class Assistant:
             grounded=reply.draft.grounded and action != "block",
             passages=turn.passages,
             action=most_severe([turn.screened.action, action]),
-            verdicts=turn.screened.verdicts + self._excerpted(turn, verdicts),
+            verdicts=turn.screened.verdicts
+            + self._excerpted(turn, verdicts)
+            + writer_notes(reply.draft),
             elapsed_ms=(time.perf_counter() - turn.started) * 1000,
             question=turn.screened.text,
             generation=turn.snapshot.generation if turn.snapshot else None,
             advice=turn.advice,
             handoff=turn.handoff,
+            generator=reply.draft.author or self.generator.name,
+            standalone=turn.standalone,
         )
         self.memory.record(result, turn.request)
         # The last gate: a turn is released once the audit trail holds it as released.

@@ -57,6 +57,7 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
         settings.key_term_rarity,
         settings.answer_max_sentences,
         settings.answer_max_chars,
+        settings,
     )
     provenance = {
         "prompt_hash": content_hash(settings.prompts_dir),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.roles import Channel
@@ -32,7 +33,52 @@ class Settings(BaseSettings):
     embedding_threads: int = Field(2, ge=1, description="BLAS threads for the embedder.")
     vector_store: str = Field("chroma", description="chroma | exact, or one a plugin registers.")
     generator: str = Field(
-        "extractive", description="Who writes answers: extractive, or one a plugin registers."
+        "extractive",
+        description="Who writes answers: extractive (quotes the passages), llm (a language "
+        "model, see llm_*), or one a plugin registers.",
+    )
+    llm_backend: Literal["local", "openai"] = Field(
+        "local",
+        description="local: a GGUF model from models/local.yaml run on this machine's CPU "
+        "(`make llm` installs it); openai: any OpenAI-compatible server at llm_base_url.",
+    )
+    llm_model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description="The model: a name in models/local.yaml (local), or the server's model name.",
+    )
+    llm_base_url: str | None = Field(
+        None, description="The OpenAI-compatible server, e.g. http://vllm:8000/v1 (openai)."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="The server's API key (openai).")
+    llm_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="Longest wait for the model's next words; after it the turn is answered "
+        "by the extractive composer instead.",
+    )
+    llm_max_tokens: int = Field(400, ge=16, description="Longest answer the model may write.")
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_threads: int = Field(
+        1, ge=1, description="CPU threads of the local model; under load 1 beats 2 on 2 cores."
+    )
+    llm_context_tokens: int = Field(4096, ge=512, description="Context size of the local model.")
+    llm_passages: int = Field(4, ge=1, le=10, description="Passages the model is given.")
+    llm_min_support: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="A passage whose best sentence supports the question less than this is "
+        "not given to the model; with none left the turn declines without asking it.",
+    )
+    grounding_attribution: float = Field(
+        0.6,
+        ge=0.5,
+        le=1,
+        description="A sentence the model left uncited is cited as the passage holding at "
+        "least this share of its words; without one it is removed.",
+    )
+    models_file: Path = Field(
+        Path("models/local.yaml"), description="The catalogue of local models."
     )
     plugins: list[str] = Field(
         default_factory=list,
@@ -132,6 +178,9 @@ class Settings(BaseSettings):
 
     def audit_database(self) -> str:
         return self.audit_database_url or self.database()
+
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     def index_dir(self, index_name: str | None = None) -> Path:
         return self.data_dir / "indexes" / (index_name or self.index_name)

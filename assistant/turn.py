@@ -63,6 +63,10 @@ class TurnResult:
     generation: str | None = None
     advice: Advice | None = None
     handoff: Handoff | None = None
+    # Who wrote the answer: the generator asked, or the one it fell back on.
+    generator: str = ""
+    # The question as retrieval and the generator read it (a follow-up made standalone).
+    standalone: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -76,6 +80,7 @@ class TurnResult:
             "verdicts": [f.as_dict() for f in self.verdicts],
             "elapsed_ms": round(self.elapsed_ms, 1),
             "question": self.question,
+            "generator": self.generator,
         }
         if self.advice is not None:
             payload["suggestions"] = self.advice.as_dict()

@@ -4,6 +4,7 @@ embedding model, and read as of a fixed day so effective dates do not drift with
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -50,6 +51,35 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(tmp_path_factory.mktemp("data"))
+
+
+SMALL_MODEL = "qwen2.5-coder-0.5b"
+SMALL_MODEL_FILE = ROOT / "data" / "models" / "qwen2.5-coder-0.5b-instruct.gguf"
+
+
+@pytest.fixture(scope="session")
+def small_model_url() -> Iterator[str]:
+    """A real OpenAI-compatible server (llama.cpp's) for the small model, on loopback."""
+    from assistant.answer.local_model import LocalServer
+
+    if not SMALL_MODEL_FILE.is_file():
+        pytest.skip(f"the small model is not installed: run `make test` ({SMALL_MODEL_FILE})")
+    server = LocalServer(SMALL_MODEL_FILE, threads=2, context_tokens=4096).start()
+    yield server.base_url
+    server.stop()
+
+
+def llm_settings(settings: Settings, **overrides: object) -> Settings:
+    """Settings for the llm generator on the small model, patient enough for two cores."""
+    values: dict[str, object] = {
+        "generator": "llm",
+        "llm_model": SMALL_MODEL,
+        "llm_threads": 2,
+        "llm_timeout_s": 120.0,
+        "llm_max_tokens": 160,
+        "models_file": ROOT / "models" / "local.yaml",
+    }
+    return settings.model_copy(update=values | overrides)
 
 
 @pytest.fixture(scope="session")

@@ -18,16 +18,19 @@ from assistant.roles import Role
 from assistant.search.embeddings import load_embedder
 from assistant.search.glossary import Glossary
 from assistant.search.vectorstore import PassageFilter, PassageMeta, vector_stores
-from tests.conftest import ROOT
+from tests.conftest import ROOT, llm_settings
 
 load_plugins(["tests.plugins.first_passage"])
 
 # ---------------------------------------------------------------------------- Generator
 
 
-@pytest.fixture(params=["extractive", "first-passage"])
+@pytest.fixture(params=["extractive", "first-passage", "llm"])
 def generator(request: pytest.FixtureRequest, assistant: Assistant) -> Generator:
     settings = assistant.settings
+    if request.param == "llm":  # a real model server: the small model, on loopback
+        url = request.getfixturevalue("small_model_url")
+        settings = llm_settings(settings, llm_backend="openai", llm_base_url=url)
     context = GeneratorContext(
         ROOT / "prompts",
         assistant.embedder,
@@ -36,6 +39,7 @@ def generator(request: pytest.FixtureRequest, assistant: Assistant) -> Generator
         settings.key_term_rarity,
         settings.answer_max_sentences,
         settings.answer_max_chars,
+        settings,
     )
     return generators.factory(request.param)(context)
 
@@ -55,7 +59,10 @@ def test_a_generator_cites_only_passages_it_was_given(
     given = {p.chunk.chunk_id for p in request.passages}
     assert {c.chunk_id for c in draft.citations} <= given
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", draft.text)}
-    assert markers and markers <= {c.n for c in draft.citations}
+    assert markers <= {c.n for c in draft.citations}
+    # A quoted draft cites as it quotes; one in a writer's own words may leave a sentence
+    # unmarked for the ground stage to attribute to its passage, or remove.
+    assert markers or not draft.quoted
 
 
 def test_a_generator_streams_what_it_would_write_whole(

@@ -399,6 +399,32 @@ class ExtractiveComposer:
         quoted = _quoted_context(request.passages, chosen)
         return [] if crosses_scope(request.question, quoted, self.scopes) else chosen
 
+    def evidence(self, request: GenerationInput, min_support: float, limit: int) -> list[int]:
+        """The passages (by rank) another writer may answer from, best first: those with a
+        sentence that supports the question at least min_support and that offer the terms
+        it asks for. None when the question names something rare that no passage names (a
+        currency, a year, a product). A writer that reads (a model) is left to judge what
+        only quoting needs checked word by word: everyday nouns the corpus never uses."""
+        weight = request.term_weight
+        candidates = rank_candidates(
+            request.question, request.passages, weight, self.similarity, self.terms_of
+        )
+        if not candidates:
+            return []
+        rare = self.key_rarity * weight("\x00")
+        if absent_subjects(
+            request.question, request.passages, request.language, weight, rare, self.terms_of
+        ):
+            return []
+        best = {c.passage_rank: c.support for c in reversed(candidates)}
+        ranked = sorted(best, key=lambda rank: -best[rank])
+        return [
+            rank
+            for rank in ranked
+            if best[rank] >= min_support
+            and offers_terms(request.question, _whole(request.passages[rank].chunk))
+        ][:limit]
+
     def _cite(self, request: GenerationInput, chosen: list[Candidate]) -> Draft:
         """The chosen sentences, a paragraph per source document, each source cited as [n]."""
         citations: list[Citation] = []
@@ -440,7 +466,6 @@ def _on_topic(
     )
 
 
-@generators.register("extractive")
 def extractive_composer(context: GeneratorContext) -> ExtractiveComposer:
     """The embedded default generator."""
     embedder = context.embedder
@@ -457,6 +482,9 @@ def extractive_composer(context: GeneratorContext) -> ExtractiveComposer:
         context.key_term_rarity,
         context.glossary,
     )
+
+
+generators.register("extractive")(extractive_composer)
 
 
 def _join_quotes(sentences: list[str]) -> str:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from assistant.registry import Registry
 from assistant.search.embeddings import Embedder
 from assistant.search.glossary import Glossary
 from assistant.search.index import IndexedChunk
 from assistant.search.retrieval import Passage
+from assistant.settings import Settings
 from assistant.text import Language
 
 # How informative a word is in the corpus (its IDF); rarer words weigh more.
@@ -54,16 +55,24 @@ class Draft:
     citations: list[Citation] = field(default_factory=list)
     grounded: bool = True
     support: float = 0.0
+    # Quoted from the passages (or the bank's own wording) word for word; a draft in a
+    # writer's own words has each sentence traced to the passages it cites before release.
+    quoted: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass
 class DraftStream:
     """A draft being written: what it may cite is known before its first piece, so the
-    output rails can check each sentence as it arrives."""
+    output rails can check each sentence as it arrives. A writer that learns only while
+    writing that it cannot answer sets `grounded` to False by the time `pieces` ends."""
 
     citations: list[Citation]
     grounded: bool
     pieces: Iterator[str]
+    quoted: bool = True
+    # Who wrote it, when not the generator asked (a fall-back), and why.
+    author: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 class Generator(Protocol):
@@ -77,6 +86,20 @@ class Generator(Protocol):
     def stream(self, request: GenerationInput) -> DraftStream: ...
 
 
+@runtime_checkable
+class Rewriter(Protocol):
+    """A generator that can also restate a follow-up as a question that stands on its own."""
+
+    def rewrite(self, history: Sequence[str], question: str) -> str | None: ...
+
+
+@runtime_checkable
+class Checked(Protocol):
+    """A generator that depends on something that can be down (a model server)."""
+
+    def problem(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class GeneratorContext:
     """What a generator may be built from, once per process."""
@@ -88,16 +111,19 @@ class GeneratorContext:
     key_term_rarity: float
     answer_max_sentences: int
     answer_max_chars: int
+    settings: Settings
 
 
 generators: Registry[Callable[[GeneratorContext], Generator]] = Registry(
-    "generator", "ASSISTANT_GENERATOR", builtins=("assistant.answer.composer",)
+    "generator",
+    "ASSISTANT_GENERATOR",
+    builtins=("assistant.answer.composer", "assistant.answer.llm"),
 )
 
 
 def streamed(draft: Draft, pieces: Callable[[str], list[str]]) -> DraftStream:
     """A whole draft, released piece by piece: for generators that write all at once."""
-    return DraftStream(draft.citations, draft.grounded, iter(pieces(draft.text)))
+    return DraftStream(draft.citations, draft.grounded, iter(pieces(draft.text)), draft.quoted)
 
 
 def citation_of(n: int, chunk: IndexedChunk) -> Citation:

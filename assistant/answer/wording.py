@@ -36,16 +36,26 @@ class ComposerWording:
     @classmethod
     def load(cls, prompts_dir: Path) -> ComposerWording:
         path = prompts_dir / "composer.yaml"
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as error:
-            raise ConfigurationError(f"{path}: cannot be read as YAML: {error}") from None
-        if not isinstance(data, dict):
-            raise ConfigurationError(f"{path}: expected a mapping of text keys")
-        return cls(**{f.name: _texts(path, data, f.name) for f in fields(cls)})
+        data = read_texts_file(path)
+        return cls(
+            **{f.name: texts_in(path, data, f.name, PLACEHOLDERS[f.name]) for f in fields(cls)}
+        )
 
 
-def _texts(path: Path, data: dict[str, Any], key: str) -> dict[str, str]:
+def read_texts_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigurationError(f"{path}: cannot be read as YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{path}: expected a mapping of text keys")
+    return data
+
+
+def texts_in(
+    path: Path, data: dict[str, Any], key: str, placeholders: frozenset[str]
+) -> dict[str, str]:
+    """The text of every language under key, using only the placeholders code fills."""
     texts = data.get(key)
     if not isinstance(texts, dict):
         raise ConfigurationError(f"{path}: {key} is missing; give it a text per language")
@@ -53,11 +63,22 @@ def _texts(path: Path, data: dict[str, Any], key: str) -> dict[str, str]:
         text = texts.get(language)
         if not isinstance(text, str) or not text.strip():
             raise ConfigurationError(f"{path}: {key} has no {language} text; add one")
-        _check_placeholders(path, f"{key}.{language}", text, PLACEHOLDERS[key])
+        check_placeholders(path, f"{key}.{language}", text, placeholders)
     return texts
 
 
-def _check_placeholders(path: Path, where: str, text: str, known: frozenset[str]) -> None:
+def text_in(path: Path, data: dict[str, Any], key: str, placeholders: frozenset[str]) -> str:
+    """The one text under key (a dotted key reads nested mappings)."""
+    value: Any = data
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{path}: {key} is missing; give it a text")
+    check_placeholders(path, key, value, placeholders)
+    return value
+
+
+def check_placeholders(path: Path, where: str, text: str, known: frozenset[str]) -> None:
     try:
         used = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
     except ValueError as error:

@@ -136,6 +136,7 @@ def search(query: str, role: str, k: int, index_name: str | None, as_json: bool)
 )
 @click.option("--claims", help="Customer role: the app backend's signed profile token.")
 @click.option("--index", "index_name", help="Index to answer from (default: settings).")
+@click.option("--generator", help="Who writes the answer: extractive, llm (default: settings).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 def ask(
     question: str,
@@ -143,12 +144,13 @@ def ask(
     profile_file: Path | None,
     claims: str | None,
     index_name: str | None,
+    generator: str | None,
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the knowledge base, with numbered citations."""
     from assistant.advice.claims import profile_for
 
-    settings = get_settings()
+    settings = _with_generator(get_settings(), generator)
     stated = _profile(profile_file) if profile_file is not None else None
     profile = profile_for(Role(role), stated, claims, settings.claims_secret)
     turn = build_assistant(settings, index_name).answer(
@@ -336,9 +338,51 @@ def audit_export(start: str, end: str, stream: str) -> None:
         click.echo(json.dumps(record, ensure_ascii=False))
 
 
+@main.group()
+def llm() -> None:
+    """The local language model: install it, or serve it for several workers to share."""
+
+
+@llm.command("install")
+@click.argument("name", required=False)
+def llm_install(name: str | None) -> None:
+    """Download the pinned parts of model NAME (default: settings), join them into the data
+    folder and verify the file's size and sha256."""
+    from assistant.answer.local_model import install, model_spec
+
+    settings = get_settings()
+    spec = model_spec(settings.models_file, name or settings.llm_model)
+    path = install(spec, settings.models_dir())
+    click.echo(f"{spec.name}: {path} ({spec.bytes:,} bytes, sha256 verified)")
+
+
+@llm.command("serve")
+@click.option("--port", type=int, default=8081, show_default=True)
+def llm_serve(port: int) -> None:
+    """Serve the local model as an OpenAI-compatible server on loopback, for workers set to
+    ASSISTANT_LLM_BACKEND=openai and ASSISTANT_LLM_BASE_URL=http://127.0.0.1:PORT/v1."""
+    from assistant.answer.local_model import LocalServer, model_spec
+
+    settings = get_settings()
+    spec = model_spec(settings.models_file, settings.llm_model)
+    server = LocalServer(
+        settings.models_dir() / spec.file, settings.llm_threads, settings.llm_context_tokens, port
+    ).start()
+    click.echo(f"{spec.name} on {server.base_url}; Ctrl-C stops it")
+    try:
+        assert server.process is not None
+        server.process.wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
 @main.group("eval")
 def evaluate() -> None:
     """Measure retrieval, answers and the guardrail; write reports under evals/reports/."""
+
+
+def _with_generator(settings: Settings, generator: str | None) -> Settings:
+    return settings.model_copy(update={"generator": generator}) if generator else settings
 
 
 def _measure(
@@ -346,20 +390,34 @@ def _measure(
     path: Path | None,
     evaluate_set: Callable[[Assistant, list[dict[str, Any]]], dict[str, Any]],
     bars: Callable[[dict[str, Any]], dict[str, float]],
+    generators: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run one measure over a question set (default: the golden set), answering as of the
-    set's own day unless ASSISTANT_AS_OF names one, and write its report."""
+    set's own day unless ASSISTANT_AS_OF names one, and write its report. With several
+    generators, each answers the whole set and the report shows them side by side."""
     from assistant.evaluation import load_question_set, write_report
 
     settings = get_settings()
     question_set = load_question_set(path or settings.evals_dir / "golden.yaml")
     if settings.as_of is None and question_set.as_of is not None:
         settings = settings.model_copy(update={"as_of": question_set.as_of})
-    summary = evaluate_set(build_assistant(settings), question_set.questions)
+    if len(generators) > 1:
+        questions = question_set.questions
+        sides = {
+            name: evaluate_set(build_assistant(_with_generator(settings, name)), questions)
+            for name in generators
+        }
+        summary: dict[str, Any] = dict(sides)
+        shown = {f"{name} {k}": v for name, side in sides.items() for k, v in bars(side).items()}
+        measure = f"{measure}-" + "-vs-".join(generators)
+    else:
+        chosen = _with_generator(settings, generators[0] if generators else None)
+        summary = evaluate_set(build_assistant(chosen), question_set.questions)
+        shown = bars(summary)
     summary["question_set"] = question_set.name
     summary["as_of"] = settings.today().isoformat()
     report = write_report(
-        question_set.report_name(measure), summary, bars(summary), settings.evals_dir / "reports"
+        question_set.report_name(measure), summary, shown, settings.evals_dir / "reports"
     )
     summary["report"] = str(report)
     return summary
@@ -406,12 +464,20 @@ def eval_retrieval(questions: Path | None, min_recall: float | None, as_json: bo
 
 @evaluate.command("answers")
 @QUESTIONS
+@click.option(
+    "--generator",
+    "generators",
+    multiple=True,
+    help="Who writes the answers (repeat to compare: --generator extractive --generator llm).",
+)
 @click.option("--json", "as_json", is_flag=True)
-def eval_answers(questions: Path | None, as_json: bool) -> None:
-    """Fact coverage, citation accuracy and correct refusals of whole turns."""
+def eval_answers(questions: Path | None, generators: tuple[str, ...], as_json: bool) -> None:
+    """Fact coverage, citation accuracy and correct refusals of whole turns, sentences
+    removed by grounding, untraceable figures released, latency and first segment."""
     from assistant.evaluation import evaluate_answers
 
-    _emit_summary(_measure("answers", questions, evaluate_answers, _answer_bars), as_json)
+    summary = _measure("answers", questions, evaluate_answers, _answer_bars, generators)
+    _emit_summary(summary, as_json)
 
 
 @evaluate.command("guardrails")
@@ -451,6 +517,8 @@ def _emit_summary(summary: dict[str, Any], as_json: bool) -> None:
         _emit(summary)
         return
     for key, value in summary.items():
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if not isinstance(v, list)}
         if not isinstance(value, list):
             click.echo(f"{key}: {json.dumps(value, ensure_ascii=False)}")
 

@@ -54,8 +54,8 @@ class Glossary:
         folded = fold(text)
         found: list[str] = []
         for group in self.groups:
-            if any(_names(folded, word) for word in group):
-                found.extend(word for word in group if not _names(folded, word))
+            if any(uses_word(folded, word) for word in group):
+                found.extend(word for word in group if not uses_word(folded, word))
         return list(dict.fromkeys(found))
 
     def terms_of(self, text: str) -> frozenset[str]:
@@ -103,7 +103,7 @@ def _terms_of(glossary: Glossary, text: str) -> frozenset[str]:
     return frozenset(tokenize(text)).union(*(tokenize(name) for name in names))
 
 
-def _names(folded: str, word: str) -> bool:
+def uses_word(folded: str, word: str) -> bool:
     """Whether folded text uses a word: a Chinese word anywhere, a Latin one as whole words
     (cd is not in 'cdn', fee not in 'feedback')."""
     if word.isascii():

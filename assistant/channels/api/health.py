@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from assistant import __version__
+from assistant.answer.generator import Checked
 from assistant.channels.api.dependencies import Deps
 
 router = APIRouter(tags=["health"])
@@ -38,5 +39,19 @@ def readyz(deps: Deps) -> JSONResponse:
             store.ping()
         except Exception as error:  # any driver error means "not ready", said plainly
             problems.append(f"{name} unreachable: {error}")
+    # A model server that is down degrades answers (the extractive composer stands in) but
+    # does not stop them: it is reported, and readiness stays with the stores and the index.
+    generator = deps.assistant.generator
+    degraded = (
+        [problem] if isinstance(generator, Checked) and (problem := generator.problem()) else []
+    )
     status = 503 if problems else 200
-    return JSONResponse({"ready": not problems, "problems": problems}, status_code=status)
+    return JSONResponse(
+        {
+            "ready": not problems,
+            "problems": problems,
+            "degraded": degraded,
+            "generator": generator.name,
+        },
+        status_code=status,
+    )

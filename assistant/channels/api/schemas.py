@@ -95,6 +95,7 @@ class ChatResponse(BaseModel):
     action: str
     verdicts: list[dict[str, Any]]
     elapsed_ms: float
+    generator: str = Field("", description="Who wrote the answer: extractive, llm, ...")
     suggestions: dict[str, Any] | None = None
     handoff: HandoffInfo | None = None
 

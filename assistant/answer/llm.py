@@ -1,0 +1,278 @@
+"""The language-model generator: the passages the retrieval evidence vouches for, numbered,
+with a prompt that forbids guessing (prompts/llm.yaml), sent through LangChain's ChatOpenAI to
+any OpenAI-compatible server: llama.cpp's on this machine (backend `local`) or the bank's
+own (backend `openai`).
+
+The model is asked only when some passage touches the question; its reply is released as
+sentences, each of which the pipeline traces to the passages it cites before the output
+rails see it. A server that is slow, unreachable or answers in another language never fails
+the turn: the extractive composer answers instead, and the turn's verdicts say so."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import httpx
+import openai
+import opencc
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    BaseMessageChunk,
+    HumanMessage,
+    SystemMessage,
+)
+from langchain_openai import ChatOpenAI
+
+from assistant.answer.composer import ExtractiveComposer, extractive_composer
+from assistant.answer.generator import (
+    Citation,
+    Draft,
+    DraftStream,
+    GenerationInput,
+    GeneratorContext,
+    citation_of,
+    generators,
+)
+from assistant.answer.local_model import LocalServer, model_spec
+from assistant.answer.wording import read_texts_file, text_in, texts_in
+from assistant.errors import ConfigurationError
+from assistant.settings import Settings
+from assistant.text import LANGUAGES, Language, detect_language, fold, segments
+
+log = logging.getLogger(__name__)
+
+# What a model server that is down, slow or broken raises through ChatOpenAI.
+MODEL_ERRORS = (openai.OpenAIError, httpx.HTTPError, OSError)
+
+
+@dataclass(frozen=True)
+class LlmPrompt:
+    """prompts/llm.yaml, checked at load."""
+
+    system: dict[str, str]
+    # A worked exchange per language: passages, question, answer.
+    example: dict[str, tuple[str, str, str]]
+    no_answer: dict[str, str]
+    passage: str
+    question: dict[str, str]
+    rewrite_system: str
+    rewrite_user: str
+
+    @classmethod
+    def load(cls, prompts_dir: Path) -> LlmPrompt:
+        path = prompts_dir / "llm.yaml"
+        data = read_texts_file(path)
+        return cls(
+            system=texts_in(path, data, "system", frozenset({"no_answer"})),
+            example={
+                language: tuple(  # type: ignore[misc]
+                    text_in(path, data, f"example.{language}.{part}", frozenset())
+                    for part in ("passages", "question", "answer")
+                )
+                for language in LANGUAGES
+            },
+            no_answer=texts_in(path, data, "no_answer", frozenset()),
+            passage=text_in(path, data, "passage", frozenset({"n", "title", "section", "text"})),
+            question=texts_in(path, data, "question", frozenset({"passages", "question"})),
+            rewrite_system=text_in(path, data, "rewrite.system", frozenset()),
+            rewrite_user=text_in(path, data, "rewrite.user", frozenset({"history", "question"})),
+        )
+
+    def messages(
+        self, question: str, language: Language, citations: Sequence[Citation]
+    ) -> list[BaseMessage]:
+        shown = "\n\n".join(
+            self.passage.format(n=c.n, title=c.title, section=c.section, text=c.passage)
+            for c in citations
+        )
+        system = self.system[language].format(no_answer=self.no_answer[language])
+        example_passages, example_question, example_answer = self.example[language]
+        template = self.question[language]
+        return [
+            SystemMessage(system),
+            HumanMessage(template.format(passages=example_passages, question=example_question)),
+            AIMessage(example_answer),
+            HumanMessage(template.format(passages=shown, question=question)),
+        ]
+
+    def says_no_answer(self, sentence: str, language: Language) -> bool:
+        """The model's own way of declining, in any of the languages."""
+        said = _bare(sentence)
+        return any(_bare(text) in said for text in self.no_answer.values()) or (
+            _bare(self.no_answer[language]) in said
+        )
+
+
+def _bare(text: str) -> str:
+    return "".join(ch for ch in fold(text) if ch.isalnum())
+
+
+class LanguageModelGenerator:
+    """Answers in the model's words from the passages the evidence vouches for."""
+
+    name = "llm"
+
+    def __init__(
+        self,
+        chat: BaseChatModel,
+        prompt: LlmPrompt,
+        composer: ExtractiveComposer,
+        min_support: float,
+        passages: int,
+        base_url: str,
+        server: LocalServer | None = None,
+    ) -> None:
+        self.chat = chat
+        self.base_url = base_url
+        self.prompt = prompt
+        self.composer = composer
+        self.min_support = min_support
+        self.passages = passages
+        self.server = server
+
+    def generate(self, request: GenerationInput) -> Draft:
+        stream = self.stream(request)
+        text = "".join(stream.pieces)
+        return Draft(text, stream.citations, stream.grounded, quoted=stream.quoted)
+
+    def stream(self, request: GenerationInput) -> DraftStream:
+        """The model's answer as sentences. Waits for the first sentence (the model is asked
+        only now), so that a server that fails, or an answer in the wrong language, is
+        replaced before anything is released."""
+        ranks = self.composer.evidence(request, self.min_support, self.passages)
+        if not ranks:
+            return self._declined(request, "no passage touches the question")
+        chunks = [request.passages[rank].chunk for rank in ranks]
+        citations = [citation_of(n, chunk) for n, chunk in enumerate(chunks, 1)]
+        messages = self.prompt.messages(request.question, request.language, citations)
+        try:
+            sentences = sentences_of(self.chat.stream(messages), request.language)
+            first = next(sentences, "")
+        except MODEL_ERRORS as error:
+            return self._fallback(request, f"the model server failed ({type(error).__name__})")
+        if not first.strip() or self.prompt.says_no_answer(first, request.language):
+            return self._declined(request, "the model found no answer in the passages")
+        if not same_language(first, request.language):
+            return self._fallback(request, "the model answered in another language")
+        stream = DraftStream(citations, True, iter(()), quoted=False, author=self.name)
+        stream.pieces = self._rest(first, sentences, stream)
+        return stream
+
+    def _rest(self, first: str, sentences: Iterator[str], stream: DraftStream) -> Iterator[str]:
+        yield first
+        try:
+            yield from sentences
+        except MODEL_ERRORS as error:
+            # What passed so far stands; the pipeline checks it like any other sentence.
+            stream.notes.append(f"the model's answer broke off ({type(error).__name__})")
+
+    def _declined(self, request: GenerationInput, why: str) -> DraftStream:
+        log.debug("llm declines: %s", why)
+        text = self.composer.wording.decline[request.language]
+        return DraftStream([], False, iter(segments(text)), author=self.name, notes=[why])
+
+    def _fallback(self, request: GenerationInput, why: str) -> DraftStream:
+        log.warning("llm falls back to the extractive composer: %s", why)
+        stream = self.composer.stream(request)
+        stream.author = self.composer.name
+        stream.notes.append(why)
+        return stream
+
+    def rewrite(self, history: Sequence[str], question: str) -> str | None:
+        """A follow-up as a question that stands on its own; None when the model cannot say."""
+        user = self.prompt.rewrite_user.format(history="\n".join(history), question=question)
+        try:
+            reply = self.chat.invoke(
+                [SystemMessage(self.prompt.rewrite_system), HumanMessage(user)]
+            )
+        except MODEL_ERRORS as error:
+            log.warning("follow-up not rewritten: %s", type(error).__name__)
+            return None
+        text = reply.text.strip().splitlines()[0].strip() if reply.text.strip() else ""
+        return text or None
+
+    def problem(self) -> str | None:
+        """What keeps the model from answering now (for /readyz), or None."""
+        try:
+            httpx.get(f"{self.base_url}/models", timeout=2).raise_for_status()
+        except httpx.HTTPError as error:
+            return (
+                f"the model server at {self.base_url} is not answering ({type(error).__name__}); "
+                "the extractive composer answers meanwhile"
+            )
+        return None
+
+
+def sentences_of(chunks: Iterable[BaseMessageChunk], language: Language) -> Iterator[str]:
+    """A token stream as whole sentences (with their citation markers), in the reply's
+    script: a Traditional Chinese question gets Traditional characters whatever the model
+    wrote."""
+    buffer = ""
+    for chunk in chunks:
+        buffer += chunk.text
+        done = segments(buffer)
+        for sentence in done[:-1]:
+            yield _script(sentence, language)
+        buffer = done[-1] if done else ""
+    if buffer.strip():
+        yield _script(buffer, language)
+
+
+def same_language(sentence: str, language: Language) -> bool:
+    """English and Chinese apart (the script of Chinese is fixed afterwards)."""
+    return (detect_language(sentence) == "en") == (language == "en")
+
+
+@lru_cache(maxsize=1)
+def _to_traditional() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+def _script(sentence: str, language: Language) -> str:
+    return _to_traditional().convert(sentence) if language == "zh-TW" else sentence
+
+
+def chat_model(settings: Settings, base_url: str) -> ChatOpenAI:
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return ChatOpenAI(
+        base_url=base_url,
+        model=settings.llm_model,
+        api_key=key,
+        timeout=settings.llm_timeout_s,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        max_retries=0,  # the fall-back answers at once; a retry would double the wait
+    )
+
+
+@generators.register("llm")
+def language_model(context: GeneratorContext) -> LanguageModelGenerator:
+    settings = context.settings
+    server = None
+    if settings.llm_backend == "local":
+        spec = model_spec(settings.models_file, settings.llm_model)
+        server = LocalServer(
+            settings.models_dir() / spec.file, settings.llm_threads, settings.llm_context_tokens
+        ).start()
+        atexit.register(server.stop)
+    base_url = server.base_url if server else settings.llm_base_url
+    if base_url is None:
+        raise ConfigurationError(
+            "ASSISTANT_LLM_BACKEND=openai needs ASSISTANT_LLM_BASE_URL, the server's /v1 URL"
+        )
+    return LanguageModelGenerator(
+        chat_model(settings, base_url),
+        LlmPrompt.load(context.prompts_dir),
+        extractive_composer(context),
+        settings.llm_min_support,
+        settings.llm_passages,
+        base_url,
+        server,
+    )

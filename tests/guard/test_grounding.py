@@ -1,0 +1,94 @@
+"""Grounding: a sentence in a model's own words is released only when the passages it cites
+state it, figures, product names and terms included."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.guard.grounding import Grounding
+from assistant.guard.verdicts import Verdict
+from assistant.search.glossary import Glossary
+from tests.conftest import KNOWLEDGE
+
+CD = (
+    "大额存单（2026年第1期） 起存金额\n"
+    "本期大额存单起存金额为人民币20万元，期限1年、2年、3年，3年期年利率1.90%。"
+)
+CARD = "标准信用卡 年费\n标准卡首年免年费，一个年费年度内刷卡满6次免次年年费。"
+PASSAGES = {1: CD, 2: CARD}
+
+
+@pytest.fixture(scope="module")
+def grounding() -> Grounding:
+    return Grounding(Glossary.load(KNOWLEDGE / "glossary.yaml"))
+
+
+def released(grounding: Grounding, *sentences: str) -> tuple[list[str], list[Verdict]]:
+    verdicts: list[Verdict] = []
+    return list(grounding.checked(sentences, PASSAGES, verdicts)), verdicts
+
+
+def test_a_sentence_its_cited_passage_states_is_released(grounding):
+    out, verdicts = released(grounding, "大额存单起存金额为20万元[1]。")
+    assert out == ["大额存单起存金额为20万元[1]。"] and verdicts == []
+
+
+def test_a_figure_the_cited_passage_does_not_state_is_removed(grounding):
+    out, verdicts = released(grounding, "大额存单起存金额为30万元[1]。")
+    assert out == []
+    assert verdicts[0].rule == "grounding" and "30" in verdicts[0].reason
+
+
+def test_a_rate_quoted_for_another_term_is_removed(grounding):
+    out, _ = released(grounding, "1年期年利率1.90%[1]。")
+    assert out == []
+
+
+def test_a_figure_stated_only_by_a_passage_it_does_not_cite_is_removed(grounding):
+    out, verdicts = released(grounding, "刷卡满6次免次年年费[1]。")
+    assert out == [] and "6" in verdicts[0].reason
+
+
+def test_a_product_the_cited_passage_does_not_name_is_removed(grounding):
+    out, verdicts = released(grounding, "白金信用卡首年免年费[2]。")
+    assert out == [] and "白金信用卡" in verdicts[0].reason
+
+
+def test_another_name_of_the_same_product_is_not_a_new_product(grounding):
+    out, _ = released(grounding, "The certificate of deposit starts at 20万元 [1].")
+    assert len(out) == 1
+
+
+def test_a_citation_of_a_passage_it_was_not_given_is_removed(grounding):
+    out, verdicts = released(grounding, "起存金额为20万元[7]。")
+    assert out == [] and "[7]" in verdicts[0].reason
+
+
+def test_an_unmarked_sentence_is_cited_as_the_passage_that_states_it(grounding):
+    out, _ = released(grounding, "标准卡首年免年费。")
+    assert out == ["标准卡首年免年费[2]。"]
+
+
+def test_an_unmarked_sentence_no_passage_states_is_removed(grounding):
+    out, verdicts = released(grounding, "本行所有存款均有额外礼品赠送。")
+    assert out == [] and "no passage states it" in verdicts[0].reason
+
+
+def test_markers_alone_and_lead_ins_are_not_claims(grounding):
+    out, verdicts = released(grounding, "[1]", "所需材料：", "起存金额为20万元[1]。")
+    assert out == ["所需材料：", "起存金额为20万元[1]。"] and verdicts == []
+
+
+def test_a_bare_yes_or_no_stands_with_the_reason_after_it(grounding):
+    out, _ = released(grounding, "可以。", "标准卡首年免年费[2]。")
+    assert out == ["可以。标准卡首年免年费[2]。"]
+
+
+def test_a_bare_yes_or_no_with_nothing_after_it_is_removed(grounding):
+    out, verdicts = released(grounding, "不能。")
+    assert out == [] and verdicts[0].excerpt == "不能。"
+
+
+def test_a_reworded_sentence_is_still_attributed_to_its_passage(grounding):
+    out, _ = released(grounding, "大额存单的起存金额是人民币20万元。")
+    assert out == ["大额存单的起存金额是人民币20万元[1]。"]
