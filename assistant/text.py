@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Annotated, Literal, get_args
 
@@ -153,6 +154,19 @@ def segments(text: str) -> list[str]:
     """A reply's sentences with their citation markers attached ("…20万元。[1]"), in the
     pieces that streaming releases and the output rails check one at a time."""
     return [m.group() for m in _SEGMENT.finditer(text) if m.group().strip()]
+
+
+def sentences_in(pieces: Iterable[str]) -> Iterator[str]:
+    """Text arriving in pieces (a model's tokens), as whole segments: each released once the
+    next one has begun, so that its citation markers are with it."""
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        done = segments(buffer)
+        yield from done[:-1]
+        buffer = done[-1] if done else ""
+    if buffer.strip():
+        yield buffer
 
 
 # Nouns that only complete a question word (什么时候 "when", 什么地方 "where"): they ask,

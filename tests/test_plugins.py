@@ -83,3 +83,18 @@ def test_a_component_nobody_registered_is_a_configuration_error(
 ) -> None:
     with pytest.raises(ConfigurationError, match=says):
         build_assistant(settings.model_copy(update={setting: value}))
+
+
+def test_a_draft_in_its_own_words_is_grounded_sentence_by_sentence(settings: Settings) -> None:
+    plugged = settings.model_copy(
+        update={"plugins": ["tests.plugins.own_words"], "generator": "own-words"}
+    )
+    result = build_assistant(plugged).answer(TurnRequest("大额存单起存金额是多少？"))
+    first, *rest = result.answer.splitlines()
+    # The restated sentence is cited as the passage that states it; the doubled figure and
+    # the product the passage never names are removed, each with its reason.
+    assert first.endswith("[1]。") and rest == []
+    removed = [v for v in result.verdicts if v.rule == "grounding"]
+    assert len(removed) == 2
+    assert "do not state" in removed[0].reason and "白金信用卡" in removed[1].reason
+    assert result.grounded and [c.n for c in result.citations] == [1]

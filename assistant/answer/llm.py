@@ -44,7 +44,7 @@ from assistant.answer.local_model import LocalServer, model_spec
 from assistant.answer.wording import read_texts_file, text_in, texts_in
 from assistant.errors import ConfigurationError
 from assistant.settings import Settings
-from assistant.text import LANGUAGES, Language, detect_language, fold, segments
+from assistant.text import LANGUAGES, Language, detect_language, fold, segments, sentences_in
 
 log = logging.getLogger(__name__)
 
@@ -214,15 +214,8 @@ def sentences_of(chunks: Iterable[BaseMessageChunk], language: Language) -> Iter
     """A token stream as whole sentences (with their citation markers), in the reply's
     script: a Traditional Chinese question gets Traditional characters whatever the model
     wrote."""
-    buffer = ""
-    for chunk in chunks:
-        buffer += chunk.text
-        done = segments(buffer)
-        for sentence in done[:-1]:
-            yield _script(sentence, language)
-        buffer = done[-1] if done else ""
-    if buffer.strip():
-        yield _script(buffer, language)
+    for sentence in sentences_in(chunk.text for chunk in chunks):
+        yield _script(sentence, language)
 
 
 def same_language(sentence: str, language: Language) -> bool:

@@ -19,6 +19,17 @@ from assistant.errors import AssistantError
 from assistant.roles import Role
 from assistant.turn import TurnRequest, TurnResult
 
+# How the console names who wrote an answer; a plugin's generator shows under its own name.
+WRITERS = {"extractive": "原文摘录", "llm": "语言模型（逐句核对出处）"}
+
+
+def writer_markdown(result: TurnResult, configured: str) -> str:
+    """Which generator answered, and that another stood in when one did."""
+    line = f"_回答方式：{WRITERS.get(result.generator, result.generator)}_"
+    if result.generator and result.generator != configured:
+        line += f"  \n_{WRITERS.get(configured, configured)}本轮未能作答，已由上述方式代答。_"
+    return line
+
 
 def citations_markdown(citations: list[Citation]) -> str:
     if not citations:
@@ -121,7 +132,9 @@ class Console:
         return (
             history,
             "",
-            citations_markdown(result.citations),
+            writer_markdown(result, self.assistant.generator.name)
+            + "\n\n"
+            + citations_markdown(result.citations),
             result.session_id,
             suggestions_markdown(advice, tier),
             turns,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from assistant.guard.figures import MARKER, SourceFigures
 from assistant.guard.verdicts import Verdict
 from assistant.search.glossary import Glossary, uses_word
-from assistant.text import fold, unknown_nouns
+from assistant.text import fold, sentences_in, unknown_nouns
 
 _CITED = re.compile(r"\[(\d+)\]")
 # A line that only introduces what follows ("所需材料：", "Steps:") asserts nothing.
@@ -49,7 +49,7 @@ class Grounding:
         """The sentences that hold, each citing its passage; a verdict for each removed.
         `unknown` tells a word no document of the index uses."""
         held = ""
-        for piece in sentences:
+        for piece in sentences_in(sentences):
             if not re.search(r"\w", MARKER.sub("", piece)):
                 continue  # a marker alone says nothing, and is not released as an answer
             sentence, held = held + piece, ""

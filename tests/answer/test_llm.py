@@ -112,3 +112,12 @@ def test_the_openai_backend_needs_the_servers_address(settings, assistant):
 
     with pytest.raises(ConfigurationError, match="ASSISTANT_LLM_BASE_URL"):
         build_assistant(llm_settings(settings, llm_backend="openai"))
+
+
+def test_a_follow_up_is_restated_by_the_model_as_a_question_of_its_own(llm_assistant):
+    earlier, follow_up = "大额存单可以转让给别人吗", "那要收手续费吗"
+    rule = llm_assistant.follow_ups.contextualize([earlier], follow_up, "zh-CN")
+    assert rule != follow_up  # the rule reads it as a follow-up
+    result = llm_assistant.answer(TurnRequest(follow_up, Role.customer, history=(earlier,)))
+    assert result.standalone not in (rule, follow_up)  # the model's reading, not the rule's
+    assert "大额存单" in result.standalone

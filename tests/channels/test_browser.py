@@ -254,6 +254,7 @@ def test_the_teller_console_streams_a_cited_answer_and_takes_feedback(
     sources = page.locator("#sources")
     expect(sources).to_contain_text(LARGE_CD, timeout=ANSWER_TIMEOUT_MS)
     expect(sources).to_contain_text("有效期 2026-01-01 至 2026-12-31")
+    expect(sources).to_contain_text("回答方式：原文摘录")  # who wrote the answer
     chat = page.locator("#chat")
     expect(chat).to_contain_text("20万元")
     chat.get_by_text("20万元").last.hover()

@@ -75,8 +75,13 @@ def test_an_unmarked_sentence_no_passage_states_is_removed(grounding):
 
 
 def test_markers_alone_and_lead_ins_are_not_claims(grounding):
-    out, verdicts = released(grounding, "[1]", "所需材料：", "起存金额为20万元[1]。")
-    assert out == ["所需材料：", "起存金额为20万元[1]。"] and verdicts == []
+    out, verdicts = released(grounding, "[1]\n", "所需材料：\n", "起存金额为20万元[1]。")
+    assert out == ["所需材料：\n", "起存金额为20万元[1]。"] and verdicts == []
+
+
+def test_a_sentence_arriving_in_pieces_is_checked_whole(grounding):
+    out, verdicts = released(grounding, "大额存单起", "存金额为30", "万元[1]。")
+    assert out == [] and "30" in verdicts[0].reason
 
 
 def test_a_bare_yes_or_no_stands_with_the_reason_after_it(grounding):
