@@ -49,7 +49,7 @@ from assistant.guard import (
     most_severe,
     says_nothing,
 )
-from assistant.guard.grounding import Grounding
+from assistant.guard.grounding import Evidence, Grounding
 from assistant.roles import Role
 from assistant.search.glossary import Glossary
 from assistant.search.index import KnowledgeIndex, Snapshot
@@ -262,9 +262,10 @@ class Assistant:
         """ground: a draft in a writer's own words, each sentence traced to what it cites."""
         idf = turn.index.bm25.idf
         never_used = idf("\x00")  # the weight of a word no document uses
-        return self.grounding.checked(
-            draft.pieces, evidence_of(draft.citations), verdicts, lambda w: idf(w) >= never_used
+        evidence = Evidence(
+            evidence_of(draft.citations), turn.standalone, lambda w: idf(w) >= never_used
         )
+        return self.grounding.checked(draft.pieces, evidence, verdicts)
 
     # ------------------------------------------------------------------ stages
 

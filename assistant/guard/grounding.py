@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from assistant.guard.figures import MARKER, SourceFigures
 from assistant.guard.verdicts import Verdict
 from assistant.search.glossary import Glossary, uses_word
-from assistant.text import fold, sentences_in, unknown_nouns
+from assistant.text import content_terms, fold, sentences_in, unknown_nouns
 
 _CITED = re.compile(r"\[(\d+)\]")
 # A line that only introduces what follows ("所需材料：", "Steps:") asserts nothing.
@@ -31,6 +31,16 @@ _BARE = 4
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What a writer was shown: the passages by the numbers it cites them with, the question
+    it answered, and which words no document of the index uses."""
+
+    passages: Mapping[int, str]
+    question: str = ""
+    unknown: Callable[[str], bool] = lambda _: False
+
+
+@dataclass(frozen=True)
 class Grounding:
     """The names and terms a sentence may state only when its cited passages do (the
     glossary's words, each with the other names of the same thing), and how much of an
@@ -40,14 +50,10 @@ class Grounding:
     attribution: float = 0.6
 
     def checked(
-        self,
-        sentences: Iterable[str],
-        passages: Mapping[int, str],
-        verdicts: list[Verdict],
-        unknown: Callable[[str], bool] = lambda _: False,
+        self, sentences: Iterable[str], evidence: Evidence, verdicts: list[Verdict]
     ) -> Iterator[str]:
-        """The sentences that hold, each citing its passage; a verdict for each removed.
-        `unknown` tells a word no document of the index uses."""
+        """The sentences that hold, each citing its passage; a verdict for each removed."""
+        passages = evidence.passages
         held = ""
         for piece in sentences_in(sentences):
             if not re.search(r"\w", MARKER.sub("", piece)):
@@ -59,7 +65,13 @@ class Grounding:
                 continue
             if not _CITED.search(sentence) and not lead_in:
                 sentence = self.attributed(sentence, passages)
-            problem = self.problem(sentence, passages) or _undocumented(sentence, unknown)
+            elif self.problem(sentence, passages):
+                sentence = self.recited(sentence, passages)
+            problem = (
+                self.problem(sentence, passages)
+                or _undocumented(sentence, evidence.unknown)
+                or (None if lead_in else _restates(sentence, evidence))
+            )
             if problem is None:
                 yield sentence
             else:
@@ -100,6 +112,13 @@ class Grounding:
         body = _TRAILING.sub("", sentence)
         return f"{body}[{best}]{sentence[len(body):]}"
 
+    def recited(self, sentence: str, passages: Mapping[int, str]) -> str:
+        """A sentence its cited passages do not bear out, citing instead the one passage
+        that states it, when one does (a writer may mistake [2] for [3]); else unchanged."""
+        bare = _CITED.sub("", sentence)
+        moved = self.attributed(bare, passages)
+        return moved if moved != bare and self.problem(moved, passages) is None else sentence
+
     def unsupported_names(self, sentence: str, evidence: str) -> list[str]:
         """Glossary words the sentence uses whose thing the evidence never names, by any
         of its names."""
@@ -132,3 +151,14 @@ def _undocumented(sentence: str, unknown: Callable[[str], bool]) -> str | None:
     writer took it from the question (火星基地) or made it up."""
     novel = [noun for noun in unknown_nouns(MARKER.sub("", sentence)) if unknown(noun)]
     return f"no document names {', '.join(novel)}" if novel else None
+
+
+def _restates(sentence: str, evidence: Evidence) -> str | None:
+    """A sentence that adds nothing its passages say to the question's own words ("Yes, you
+    can open a joint account" to "can I open a joint account?") does not answer it."""
+    if not evidence.question:
+        return None
+    added = content_terms(MARKER.sub(" ", sentence)) - content_terms(evidence.question)
+    cited = [evidence.passages[int(n)] for n in _CITED.findall(sentence)]
+    stated = set().union(*(content_terms(text) for text in cited)) if cited else set()
+    return None if added & stated else "it only restates the question"

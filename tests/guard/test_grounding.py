@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.guard.grounding import Grounding
+from assistant.guard.grounding import Evidence, Grounding
 from assistant.guard.verdicts import Verdict
 from assistant.search.glossary import Glossary
 from tests.conftest import KNOWLEDGE
@@ -23,9 +23,11 @@ def grounding() -> Grounding:
     return Grounding(Glossary.load(KNOWLEDGE / "glossary.yaml"))
 
 
-def released(grounding: Grounding, *sentences: str) -> tuple[list[str], list[Verdict]]:
+def released(
+    grounding: Grounding, *sentences: str, question: str = ""
+) -> tuple[list[str], list[Verdict]]:
     verdicts: list[Verdict] = []
-    return list(grounding.checked(sentences, PASSAGES, verdicts)), verdicts
+    return list(grounding.checked(sentences, Evidence(PASSAGES, question), verdicts)), verdicts
 
 
 def test_a_sentence_its_cited_passage_states_is_released(grounding):
@@ -44,8 +46,8 @@ def test_a_rate_quoted_for_another_term_is_removed(grounding):
     assert out == []
 
 
-def test_a_figure_stated_only_by_a_passage_it_does_not_cite_is_removed(grounding):
-    out, verdicts = released(grounding, "刷卡满6次免次年年费[1]。")
+def test_a_figure_no_passage_states_for_its_subject_is_removed(grounding):
+    out, verdicts = released(grounding, "大额存单刷卡满6次免年费[1]。")
     assert out == [] and "6" in verdicts[0].reason
 
 
@@ -60,7 +62,7 @@ def test_another_name_of_the_same_product_is_not_a_new_product(grounding):
 
 
 def test_a_citation_of_a_passage_it_was_not_given_is_removed(grounding):
-    out, verdicts = released(grounding, "起存金额为20万元[7]。")
+    out, verdicts = released(grounding, "起存金额为50万元[7]。")
     assert out == [] and "[7]" in verdicts[0].reason
 
 
@@ -97,3 +99,19 @@ def test_a_bare_yes_or_no_with_nothing_after_it_is_removed(grounding):
 def test_a_reworded_sentence_is_still_attributed_to_its_passage(grounding):
     out, _ = released(grounding, "大额存单的起存金额是人民币20万元。")
     assert out == ["大额存单的起存金额是人民币20万元[1]。"]
+
+
+def test_a_sentence_citing_the_wrong_passage_is_cited_as_the_one_that_states_it(grounding):
+    out, verdicts = released(grounding, "标准卡首年免年费，刷卡满6次免次年年费[1]。")
+    assert out == ["标准卡首年免年费，刷卡满6次免次年年费[2]。"] and verdicts == []
+
+
+def test_a_sentence_that_only_restates_the_question_is_removed(grounding):
+    question = "标准卡在国外刷卡收不收货币转换费"
+    out, verdicts = released(grounding, "标准卡在国外刷卡收不收货币转换费[2]。", question=question)
+    assert out == [] and "restates" in verdicts[0].reason
+
+
+def test_an_answer_that_adds_what_the_passage_says_is_not_a_restatement(grounding):
+    out, _ = released(grounding, "大额存单起存金额为20万元[1]。", question="大额存单起存金额是多少")
+    assert len(out) == 1
