@@ -22,7 +22,7 @@ from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocume
 from assistant.guard.figures import SourceFigures
 from assistant.guard.pii import find_pii
 from assistant.ingest.documents import Document, PlainFileDefaults, load_documents
-from assistant.pipeline import Assistant
+from assistant.pipeline import Assistant, evidence_of
 from assistant.roles import Role
 from assistant.search.embeddings import load_embedder
 from assistant.settings import Settings
@@ -210,7 +210,7 @@ def untraceable_figures(result: TurnResult) -> list[str]:
     """Figures of the released answer that the passages its sentences cite do not state. A
     sentence without a marker is read with the next marked one of its line (a quoted
     paragraph cites once, at its end); a line with no marker is the bank's own wording."""
-    passages = {c.n: f"{c.title} {c.section}\n{c.passage}" for c in result.citations}
+    passages = evidence_of(result.citations)
     missing: list[str] = []
     for line in result.answer.splitlines():
         pending: list[str] = []

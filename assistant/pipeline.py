@@ -29,6 +29,7 @@ from assistant.advice.rules import Profile
 from assistant.answer.conversation import FollowUps
 from assistant.answer.generator import (
     Citation,
+    Draft,
     DraftStream,
     GenerationInput,
     Generator,
@@ -49,7 +50,7 @@ from assistant.guard import (
     most_severe,
     says_nothing,
 )
-from assistant.guard.grounding import Evidence, Grounding
+from assistant.guard.grounding import Evidence, Grounding, Negators
 from assistant.roles import Role
 from assistant.search.glossary import Glossary
 from assistant.search.index import KnowledgeIndex, Snapshot
@@ -186,7 +187,12 @@ class Assistant:
         self.wording = wording
         self.follow_ups = follow_ups
         self.glossary = glossary or Glossary()
-        self.grounding = Grounding(self.glossary, settings.grounding_attribution)
+        negation = output_guard.policy.negation
+        self.grounding = Grounding(
+            self.glossary,
+            settings.grounding_attribution,
+            Negators((*negation.zh, *negation.en), negation.not_negation),
+        )
         self.memory: Memory = memory or NoMemory()
         self.audit: Audit | None = None
         # What produced the answers: generator, prompt and policy hashes (for the audit).
@@ -243,9 +249,9 @@ class Assistant:
             ):
                 released.append(segment)
                 yield segment
-        except GeneratorExit:
-            # The reader went away mid-reply: what it was shown (a hand-off reference, say)
-            # is still the turn's record.
+        except (GeneratorExit, Exception):
+            # The reader went away, or the writer failed, mid-reply: what was shown (a
+            # hand-off reference, say) is still the turn's record.
             self._record(turn, reply, "".join(released), verdicts, _worst(verdicts))
             raise
         text, action = "".join(released), _worst(verdicts)
@@ -329,9 +335,19 @@ class Assistant:
         question = self.follow_ups.contextualize(earlier, message, turn.language)
         if question != message and isinstance(self.generator, Rewriter):
             # A model reads the follow-up against the session better than the rule does;
-            # the rule's reading stands when it cannot.
-            question = self.generator.rewrite(earlier, message) or question
+            # the rule's reading stands when it cannot, or writes what the input rails or the
+            # message limits would not take from a person.
+            rewritten = self.generator.rewrite(earlier, message)
+            if rewritten and self._acceptable_rewrite(rewritten, turn.language):
+                question = rewritten
         return turn.index.speller.correct(question)
+
+    def _acceptable_rewrite(self, text: str, language: Language) -> bool:
+        if len(text) > self.settings.max_message_chars or not_text(text):
+            return False
+        if (detect_language(text) == "en") != (language == "en"):
+            return False
+        return self.input_guard.inspect(text, language).action == "allow"
 
     def _retrieve(
         self, snapshot: Snapshot, query: str, role: Role, k: int | None = None
@@ -370,14 +386,22 @@ class Assistant:
             return Reply(draft, source_documents(turn.index, draft.citations))
         whole = self.generator.generate(passages)
         advice = turn.advice
-        if whole.grounded or not advice.suggestions:
+        if self._answers(turn, whole) or not advice.suggestions:
             return Reply(streamed(whole, segments), source_documents(turn.index, whole.citations))
         text = self.advisor.reply(advice, turn.language)
         citations = [s.citation for s in advice.suggestions]
         return Reply(
-            DraftStream(citations, True, iter(segments(text))),
+            DraftStream(citations, True, iter(segments(text)), quoted=True),
             [s.source for s in advice.suggestions],
         )
+
+    def _answers(self, turn: Turn, whole: Draft) -> bool:
+        """Whether a whole draft answers the question: grounded, and for one in a writer's
+        own words, with something left once its sentences are traced to their passages."""
+        if not whole.grounded or whole.quoted:
+            return whole.grounded
+        checked = self._grounded(turn, streamed(whole, segments), [])
+        return not says_nothing("".join(checked))
 
     def _refusal(self, turn: Turn) -> Reply:
         """The input guard's own reply; a hand-off adds its reference and next steps. The
@@ -389,7 +413,7 @@ class Assistant:
             text = f"{text}\n{turn.handoff.next_steps}"
             wording.append(turn.handoff.next_steps)
         source = SourceDocument("bank-wording", "\n".join(wording), "public")
-        return Reply(DraftStream([], False, iter(segments(text))), [source])
+        return Reply(DraftStream([], False, iter(segments(text)), quoted=True), [source])
 
     def _handoff(self, turn: Turn) -> Handoff:
         reference = new_handoff_reference()
@@ -464,7 +488,7 @@ class Assistant:
             [f.rule for f in result.verdicts],
             [c.doc_id for c in result.citations],
             result.generation,
-            self.generator.name,
+            result.generator,
             result.elapsed_ms,
         )
         if result.handoff is not None:

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="Longest wait for the model's next words; after it the turn is answered "
         "by the extractive composer instead.",
     )
+    llm_retry_after_s: float = Field(
+        30.0,
+        ge=0,
+        description="After the model server fails, turns are answered without it for this "
+        "long before it is asked again.",
+    )
     llm_max_tokens: int = Field(400, ge=16, description="Longest answer the model may write.")
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_threads: int = Field(

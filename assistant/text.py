@@ -156,6 +156,9 @@ def segments(text: str) -> list[str]:
     return [m.group() for m in _SEGMENT.finditer(text) if m.group().strip()]
 
 
+_PARTIAL_MARKER = re.compile(r"\s*(?:\[\d*\]?)+\s*")
+
+
 def sentences_in(pieces: Iterable[str]) -> Iterator[str]:
     """Text arriving in pieces (a model's tokens), as whole segments: each released once the
     next one has begun, so that its citation markers are with it."""
@@ -163,8 +166,10 @@ def sentences_in(pieces: Iterable[str]) -> Iterator[str]:
     for piece in pieces:
         buffer += piece
         done = segments(buffer)
-        yield from done[:-1]
-        buffer = done[-1] if done else ""
+        # A marker still arriving ("[", "[1") belongs to the segment before it.
+        held = 2 if len(done) > 1 and _PARTIAL_MARKER.fullmatch(done[-1]) else 1
+        yield from done[:-held]
+        buffer = "".join(done[-held:])
     if buffer.strip():
         yield buffer
 

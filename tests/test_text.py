@@ -67,3 +67,10 @@ def test_a_mistyped_question_finds_the_document_about_what_was_meant(
     assert result.citations[0].doc_id == "proc-lost-card"
     # What was typed is what the turn records.
     assert result.question == "银行卡丢了怎么挂矢"
+
+
+def test_a_citation_marker_arriving_in_pieces_stays_with_its_sentence():
+    from assistant.text import sentences_in
+
+    pieces = ["年利率", "1.20%", "。", "[", "1", "]", "提前", "支取", "。"]
+    assert list(sentences_in(pieces)) == ["年利率1.20%。[1]", "提前支取。"]

@@ -369,7 +369,7 @@ class ExtractiveComposer:
         chosen = self.choose(request)
         if not chosen:
             decline = self.wording.decline[request.language]
-            return Draft(text=_localise(decline, request.language), grounded=False)
+            return Draft(text=localise(decline, request.language), grounded=False, quoted=True)
         return self._cite(request, chosen)
 
     def stream(self, request: GenerationInput) -> DraftStream:
@@ -443,10 +443,11 @@ class ExtractiveComposer:
                 paragraphs.append(intro + quoted)
             previous_doc = chunk.doc_id
         return Draft(
-            text=_localise("\n".join(paragraphs), request.language),
+            text=localise("\n".join(paragraphs), request.language),
             citations=citations,
             grounded=True,
             support=max(c.support for c in chosen),
+            quoted=True,
         )
 
 
@@ -501,6 +502,6 @@ def _to_traditional() -> opencc.OpenCC:
     return opencc.OpenCC("s2t")
 
 
-def _localise(text: str, language: Language) -> str:
+def localise(text: str, language: Language) -> str:
     """A Traditional Chinese question gets its answer in Traditional characters."""
     return _to_traditional().convert(text) if language == "zh-TW" else text

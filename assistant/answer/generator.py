@@ -55,9 +55,11 @@ class Draft:
     citations: list[Citation] = field(default_factory=list)
     grounded: bool = True
     support: float = 0.0
-    # Quoted from the passages (or the bank's own wording) word for word; a draft in a
-    # writer's own words has each sentence traced to the passages it cites before release.
-    quoted: bool = True
+    # Quoted from the passages (or the bank's own wording) word for word. Anything else, by
+    # default, has each sentence traced to the passages it cites before release.
+    quoted: bool = False
+    author: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -69,7 +71,7 @@ class DraftStream:
     citations: list[Citation]
     grounded: bool
     pieces: Iterator[str]
-    quoted: bool = True
+    quoted: bool = False
     # Who wrote it, when not the generator asked (a fall-back), and why.
     author: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -123,7 +125,14 @@ generators: Registry[Callable[[GeneratorContext], Generator]] = Registry(
 
 def streamed(draft: Draft, pieces: Callable[[str], list[str]]) -> DraftStream:
     """A whole draft, released piece by piece: for generators that write all at once."""
-    return DraftStream(draft.citations, draft.grounded, iter(pieces(draft.text)), draft.quoted)
+    return DraftStream(
+        draft.citations,
+        draft.grounded,
+        iter(pieces(draft.text)),
+        draft.quoted,
+        draft.author,
+        list(draft.notes),
+    )
 
 
 def citation_of(n: int, chunk: IndexedChunk) -> Citation:

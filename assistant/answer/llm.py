@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import atexit
 import logging
+import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import httpx
-import openai
-import opencc
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -30,7 +29,7 @@ from langchain_core.messages import (
 )
 from langchain_openai import ChatOpenAI
 
-from assistant.answer.composer import ExtractiveComposer, extractive_composer
+from assistant.answer.composer import ExtractiveComposer, extractive_composer, localise
 from assistant.answer.generator import (
     Citation,
     Draft,
@@ -48,8 +47,7 @@ from assistant.text import LANGUAGES, Language, detect_language, fold, segments,
 
 log = logging.getLogger(__name__)
 
-# What a model server that is down, slow or broken raises through ChatOpenAI.
-MODEL_ERRORS = (openai.OpenAIError, httpx.HTTPError, OSError)
+MARKER = re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -105,9 +103,7 @@ class LlmPrompt:
     def says_no_answer(self, sentence: str, language: Language) -> bool:
         """The model's own way of declining, in any of the languages."""
         said = _bare(sentence)
-        return any(_bare(text) in said for text in self.no_answer.values()) or (
-            _bare(self.no_answer[language]) in said
-        )
+        return any(_bare(text) in said for text in self.no_answer.values())
 
 
 def _bare(text: str) -> str:
@@ -124,59 +120,83 @@ class LanguageModelGenerator:
         chat: BaseChatModel,
         prompt: LlmPrompt,
         composer: ExtractiveComposer,
-        min_support: float,
-        passages: int,
+        settings: Settings,
         base_url: str,
         server: LocalServer | None = None,
     ) -> None:
         self.chat = chat
-        self.base_url = base_url
         self.prompt = prompt
         self.composer = composer
-        self.min_support = min_support
-        self.passages = passages
+        self.min_support = settings.llm_min_support
+        self.passages = settings.llm_passages
+        self.retry_after_s = settings.llm_retry_after_s
+        self.api_key = settings.llm_api_key
+        self.base_url = base_url
         self.server = server
+        # After a failure the model is left to rest: turns meanwhile fall back at once
+        # instead of each waiting out the timeout.
+        self._resting_until = 0.0
 
     def generate(self, request: GenerationInput) -> Draft:
         stream = self.stream(request)
         text = "".join(stream.pieces)
-        return Draft(text, stream.citations, stream.grounded, quoted=stream.quoted)
+        return Draft(
+            text,
+            stream.citations,
+            stream.grounded,
+            quoted=stream.quoted,
+            author=stream.author,
+            notes=stream.notes,
+        )
 
     def stream(self, request: GenerationInput) -> DraftStream:
-        """The model's answer as sentences. Waits for the first sentence (the model is asked
+        """The model's answer as sentences. Waits for its opening words (the model is asked
         only now), so that a server that fails, or an answer in the wrong language, is
         replaced before anything is released."""
         ranks = self.composer.evidence(request, self.min_support, self.passages)
         if not ranks:
             return self._declined(request, "no passage touches the question")
+        if time.monotonic() < self._resting_until:
+            return self._fallback(request, "the model server failed a moment ago")
         chunks = [request.passages[rank].chunk for rank in ranks]
         citations = [citation_of(n, chunk) for n, chunk in enumerate(chunks, 1)]
         messages = self.prompt.messages(request.question, request.language, citations)
         try:
             sentences = sentences_of(self.chat.stream(messages), request.language)
-            first = next(sentences, "")
-        except MODEL_ERRORS as error:
-            return self._fallback(request, f"the model server failed ({type(error).__name__})")
-        if not first.strip() or self.prompt.says_no_answer(first, request.language):
+            opening = _opening(sentences)
+        except Exception as error:  # any failure of the server or its client: answer without it
+            return self._failed(request, error)
+        said = "".join(opening)
+        if not said.strip() or self.prompt.says_no_answer(said, request.language):
             return self._declined(request, "the model found no answer in the passages")
-        if not same_language(first, request.language):
+        if not same_language(said, request.language):
             return self._fallback(request, "the model answered in another language")
         stream = DraftStream(citations, True, iter(()), quoted=False, author=self.name)
-        stream.pieces = self._rest(first, sentences, stream)
+        stream.pieces = self._rest(opening, sentences, stream)
         return stream
 
-    def _rest(self, first: str, sentences: Iterator[str], stream: DraftStream) -> Iterator[str]:
-        yield first
+    def _rest(
+        self, opening: list[str], sentences: Iterator[str], stream: DraftStream
+    ) -> Iterator[str]:
+        yield from opening
         try:
             yield from sentences
-        except MODEL_ERRORS as error:
-            # What passed so far stands; the pipeline checks it like any other sentence.
+        except Exception as error:  # what passed so far stands, checked like any sentence
+            log.warning("the model's answer broke off: %r", error)
+            self._resting_until = time.monotonic() + self.retry_after_s
             stream.notes.append(f"the model's answer broke off ({type(error).__name__})")
 
     def _declined(self, request: GenerationInput, why: str) -> DraftStream:
         log.debug("llm declines: %s", why)
         text = self.composer.wording.decline[request.language]
-        return DraftStream([], False, iter(segments(text)), author=self.name, notes=[why])
+        return DraftStream(
+            [], False, iter(segments(text)), quoted=True, author=self.name, notes=[why]
+        )
+
+    def _failed(self, request: GenerationInput, error: Exception) -> DraftStream:
+        log.warning("the model server failed: %r", error)
+        self._resting_until = time.monotonic() + self.retry_after_s
+        return self._fallback(request, f"the model server failed ({type(error).__name__})")
 
     def _fallback(self, request: GenerationInput, why: str) -> DraftStream:
         log.warning("llm falls back to the extractive composer: %s", why)
@@ -187,22 +207,28 @@ class LanguageModelGenerator:
 
     def rewrite(self, history: Sequence[str], question: str) -> str | None:
         """A follow-up as a question that stands on its own; None when the model cannot say."""
+        if time.monotonic() < self._resting_until:
+            return None
         user = self.prompt.rewrite_user.format(history="\n".join(history), question=question)
         try:
             reply = self.chat.invoke(
                 [SystemMessage(self.prompt.rewrite_system), HumanMessage(user)]
             )
-        except MODEL_ERRORS as error:
-            log.warning("follow-up not rewritten: %s", type(error).__name__)
+        except Exception as error:  # the rule's reading stands
+            log.warning("follow-up not rewritten: %r", error)
+            self._resting_until = time.monotonic() + self.retry_after_s
             return None
-        text = reply.text.strip().splitlines()[0].strip() if reply.text.strip() else ""
-        return text or None
+        lines = reply.text.strip().splitlines()
+        return lines[0].strip() or None if lines else None
 
     def problem(self) -> str | None:
         """What keeps the model from answering now (for /readyz), or None."""
+        headers = (
+            {"Authorization": f"Bearer {self.api_key.get_secret_value()}"} if (self.api_key) else {}
+        )
         try:
-            httpx.get(f"{self.base_url}/models", timeout=2).raise_for_status()
-        except httpx.HTTPError as error:
+            httpx.get(f"{self.base_url}/models", headers=headers, timeout=2).raise_for_status()
+        except Exception as error:  # unreachable, refused, an address that is no URL
             return (
                 f"the model server at {self.base_url} is not answering ({type(error).__name__}); "
                 "the extractive composer answers meanwhile"
@@ -210,26 +236,28 @@ class LanguageModelGenerator:
         return None
 
 
+def _opening(sentences: Iterator[str]) -> list[str]:
+    """The reply's first sentences, up to the first with words in it ("1. " alone cannot
+    tell English from Chinese)."""
+    opening: list[str] = []
+    for sentence in sentences:
+        opening.append(sentence)
+        if len(re.findall(r"[^\W\d_]", MARKER.sub("", sentence))) >= 2:
+            break
+    return opening
+
+
 def sentences_of(chunks: Iterable[BaseMessageChunk], language: Language) -> Iterator[str]:
     """A token stream as whole sentences (with their citation markers), in the reply's
     script: a Traditional Chinese question gets Traditional characters whatever the model
     wrote."""
     for sentence in sentences_in(chunk.text for chunk in chunks):
-        yield _script(sentence, language)
+        yield localise(sentence, language)
 
 
 def same_language(sentence: str, language: Language) -> bool:
     """English and Chinese apart (the script of Chinese is fixed afterwards)."""
     return (detect_language(sentence) == "en") == (language == "en")
-
-
-@lru_cache(maxsize=1)
-def _to_traditional() -> opencc.OpenCC:
-    return opencc.OpenCC("s2t")
-
-
-def _script(sentence: str, language: Language) -> str:
-    return _to_traditional().convert(sentence) if language == "zh-TW" else sentence
 
 
 def chat_model(settings: Settings, base_url: str) -> ChatOpenAI:
@@ -264,8 +292,7 @@ def language_model(context: GeneratorContext) -> LanguageModelGenerator:
         chat_model(settings, base_url),
         LlmPrompt.load(context.prompts_dir),
         extractive_composer(context),
-        settings.llm_min_support,
-        settings.llm_passages,
+        settings,
         base_url,
         server,
     )

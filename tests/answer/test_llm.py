@@ -82,6 +82,10 @@ def test_a_question_no_passage_touches_is_declined_without_asking_the_model(llm_
 def test_an_answer_about_something_no_document_names_is_not_released(llm_assistant):
     result = ask(llm_assistant, "火星基地的开户流程是什么？")
     assert "火星基地" not in result.answer
+    # Stopped before the model was asked, or by the ground stage: either says so.
+    stages = {v.rule for v in result.verdicts}
+    removed = [v.reason for v in result.verdicts if v.rule == "grounding"]
+    assert "generator" in stages or any("火星" in reason for reason in removed)
 
 
 def test_the_stream_releases_only_checked_sentences_and_they_make_the_answer(llm_assistant):

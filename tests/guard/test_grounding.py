@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.guard.grounding import Evidence, Grounding
+from assistant.guard.grounding import Evidence, Grounding, Negators
+from assistant.guard.policy import load_policy
 from assistant.guard.verdicts import Verdict
 from assistant.search.glossary import Glossary
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, ROOT
 
 CD = (
     "大额存单（2026年第1期） 起存金额\n"
     "本期大额存单起存金额为人民币20万元，期限1年、2年、3年，3年期年利率1.90%。"
 )
 CARD = "标准信用卡 年费\n标准卡首年免年费，一个年费年度内刷卡满6次免次年年费。"
-PASSAGES = {1: CD, 2: CARD}
+TRANSFER = "大额存单 转让\n本期大额存单不可提前支取，可以转让给本行其他个人客户。"
+PASSAGES = {1: CD, 2: CARD, 3: TRANSFER}
 
 
 @pytest.fixture(scope="module")
 def grounding() -> Grounding:
-    return Grounding(Glossary.load(KNOWLEDGE / "glossary.yaml"))
+    policy = load_policy(ROOT / "guardrails")[1].negation
+    negators = Negators((*policy.zh, *policy.en), policy.not_negation)
+    return Grounding(Glossary.load(KNOWLEDGE / "glossary.yaml"), negators=negators)
 
 
 def released(
@@ -61,7 +65,7 @@ def test_another_name_of_the_same_product_is_not_a_new_product(grounding):
     assert len(out) == 1
 
 
-def test_a_citation_of_a_passage_it_was_not_given_is_removed(grounding):
+def test_a_citation_of_a_passage_not_given_is_removed_when_none_states_it(grounding):
     out, verdicts = released(grounding, "起存金额为50万元[7]。")
     assert out == [] and "[7]" in verdicts[0].reason
 
@@ -78,7 +82,13 @@ def test_an_unmarked_sentence_no_passage_states_is_removed(grounding):
 
 def test_markers_alone_and_lead_ins_are_not_claims(grounding):
     out, verdicts = released(grounding, "[1]\n", "所需材料：\n", "起存金额为20万元[1]。")
-    assert out == ["所需材料：\n", "起存金额为20万元[1]。"] and verdicts == []
+    assert out == ["所需材料：\n起存金额为20万元[1]。"] and verdicts == []
+
+
+def test_a_lead_in_with_nothing_grounded_after_it_is_removed(grounding):
+    lead_in = "本产品可以随时提前支取且不损失利息：\n"
+    out, verdicts = released(grounding, lead_in, "存款均有额外礼品赠送。")
+    assert out == [] and len(verdicts) == 2
 
 
 def test_a_sentence_arriving_in_pieces_is_checked_whole(grounding):
@@ -115,3 +125,20 @@ def test_a_sentence_that_only_restates_the_question_is_removed(grounding):
 def test_an_answer_that_adds_what_the_passage_says_is_not_a_restatement(grounding):
     out, _ = released(grounding, "大额存单起存金额为20万元[1]。", question="大额存单起存金额是多少")
     assert len(out) == 1
+
+
+def test_a_sentence_that_denies_what_its_passage_affirms_is_removed(grounding):
+    out, verdicts = released(grounding, "本期大额存单不可以转让给本行其他个人客户[3]。")
+    assert out == [] and "opposite" in verdicts[0].reason
+
+
+def test_a_sentence_that_affirms_what_its_passage_denies_is_removed(grounding):
+    out, _ = released(grounding, "可以。", "本期大额存单可以提前支取[3]。")
+    assert out == []
+
+
+def test_a_yes_its_passage_states_in_the_questions_words_is_an_answer(grounding):
+    question = "大额存单可以转让给其他客户吗"
+    answer = "大额存单可以转让给本行其他个人客户[3]。"
+    out, _ = released(grounding, "可以。", answer, question=question)
+    assert out == ["可以。大额存单可以转让给本行其他个人客户[3]。"]
