@@ -471,10 +471,14 @@ class Assistant:
 
     def _excerpted(self, turn: Turn, verdicts: list[Verdict]) -> list[Verdict]:
         """The output rails' verdicts; for a customer without the words they removed, which
-        may be exactly what a customer must not read."""
+        may be exactly what a customer must not read. A grounding verdict's reason quotes
+        the writer's words (a figure, a name), so a customer reads only that one was removed."""
         if turn.request.role is not Role.customer:
             return verdicts
-        return [replace(v, excerpt="") for v in verdicts]
+        return [
+            replace(v, excerpt="", reason="sentence removed" if v.rule == "grounding" else v.reason)
+            for v in verdicts
+        ]
 
     def _log(self, result: TurnResult, request: TurnRequest) -> None:
         log.info(

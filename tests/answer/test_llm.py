@@ -84,8 +84,11 @@ def test_an_answer_about_something_no_document_names_is_not_released(llm_assista
     assert "火星基地" not in result.answer
     # Stopped before the model was asked, or by the ground stage: either says so.
     stages = {v.rule for v in result.verdicts}
-    removed = [v.reason for v in result.verdicts if v.rule == "grounding"]
-    assert "generator" in stages or any("火星" in reason for reason in removed)
+    if "generator" not in stages:  # the ground stage removed it; a teller is told why
+        staff = llm_assistant.answer(TurnRequest("火星基地的开户流程是什么？", Role.teller))
+        removed = [v.reason for v in staff.verdicts if v.rule == "grounding"]
+        assert any("火星" in reason for reason in removed)
+        assert all(v.reason == "sentence removed" for v in result.verdicts if v.rule == "grounding")
 
 
 def test_the_stream_releases_only_checked_sentences_and_they_make_the_answer(llm_assistant):
