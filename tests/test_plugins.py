@@ -89,7 +89,8 @@ def test_a_draft_in_its_own_words_is_grounded_sentence_by_sentence(settings: Set
     plugged = settings.model_copy(
         update={"plugins": ["tests.plugins.own_words"], "generator": "own-words"}
     )
-    result = build_assistant(plugged).answer(TurnRequest("大额存单起存金额是多少？"))
+    own_words = build_assistant(plugged)
+    result = own_words.answer(TurnRequest("大额存单起存金额是多少？", Role.teller))
     first, *rest = result.answer.splitlines()
     # The restated sentence is cited as the passage that states it; the doubled figure and
     # the product the passage never names are removed, each with its reason.
@@ -98,3 +99,7 @@ def test_a_draft_in_its_own_words_is_grounded_sentence_by_sentence(settings: Set
     assert len(removed) == 2
     assert "do not state" in removed[0].reason and "白金信用卡" in removed[1].reason
     assert result.grounded and [c.n for c in result.citations] == [1]
+    # A customer is told that sentences were removed, not the words that were.
+    customer = own_words.answer(TurnRequest("大额存单起存金额是多少？", Role.customer))
+    reasons = {v.reason for v in customer.verdicts if v.rule == "grounding"}
+    assert reasons == {"sentence removed"}
