@@ -15,16 +15,17 @@ from assistant.advice.rules import SuitabilityWording
 from assistant.answer.conversation import FollowUps
 from assistant.answer.generator import GeneratorContext, generators
 from assistant.answer.wording import ComposerWording
-from assistant.errors import DocumentError
+from assistant.errors import ConfigurationError, DocumentError
 from assistant.guard import load_guards
 from assistant.ingest.documents import Document, LoadReport, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
 from assistant.registry import load_plugins
 from assistant.roles import Audience
-from assistant.search.embeddings import load_embedder
+from assistant.search.catalog import DatabaseCatalog, DocumentRecord, FileCatalog
+from assistant.search.embeddings import Embedder, load_embedder
 from assistant.search.glossary import Glossary
-from assistant.search.index import DocumentRecord, IngestReport, KnowledgeIndex
-from assistant.search.vectorstore import vector_stores
+from assistant.search.index import IngestReport, KnowledgeIndex
+from assistant.search.vectorstore import ChromaServer, VectorStoreFactory, vector_stores
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,30 @@ log = logging.getLogger(__name__)
 def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIndex:
     load_plugins(settings.plugins)
     embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    directory = settings.index_dir(index_name)
     return KnowledgeIndex(
-        settings.index_dir(index_name),
+        directory,
         embedder,
-        vector_stores.factory(settings.vector_store)(embedder),
+        _vector_store(settings, embedder),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
+        catalog=(
+            DatabaseCatalog(settings.database(), directory.name, directory)
+            if settings.shared_index()
+            else FileCatalog(directory)
+        ),
     )
+
+
+def _vector_store(settings: Settings, embedder: Embedder) -> VectorStoreFactory:
+    if settings.chroma_url is None:
+        return vector_stores.factory(settings.vector_store)(embedder)
+    if settings.vector_store != "chroma":
+        raise ConfigurationError(
+            f"ASSISTANT_CHROMA_URL names a Chroma server but ASSISTANT_VECTOR_STORE is "
+            f"{settings.vector_store!r}: unset one of them"
+        )
+    return ChromaServer(embedder, settings.chroma_url)
 
 
 def build_assistant(settings: Settings, index_name: str | None = None) -> Assistant:

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     )
     embedding_threads: int = Field(2, ge=1, description="BLAS threads for the embedder.")
     vector_store: str = Field("chroma", description="chroma | exact, or one a plugin registers.")
+    chroma_url: str | None = Field(
+        None,
+        description="A Chroma server (`chroma run`), e.g. http://chroma:8000: the index's "
+        "vectors live there, one collection per generation, shared by every worker.",
+    )
+    index_catalog: Literal["files", "database"] | None = Field(
+        None,
+        description="Where the index keeps which generation is current and its passages: "
+        "files (the data directory) or database (database_url, shared by every host). "
+        "Default: database when chroma_url is set, else files.",
+    )
     generator: str = Field(
         "extractive",
         description="Who writes answers: extractive (quotes the passages), llm (a language "
@@ -184,6 +195,10 @@ class Settings(BaseSettings):
 
     def audit_database(self) -> str:
         return self.audit_database_url or self.database()
+
+    def shared_index(self) -> bool:
+        """Whether the index's pointer and passages live in the database."""
+        return (self.index_catalog or ("database" if self.chroma_url else "files")) == "database"
 
     def models_dir(self) -> Path:
         return self.data_dir / "models"

@@ -57,8 +57,9 @@ from langchain_chroma import Chroma
 from assistant.ingest.chunking import embedding_text
 from assistant.ingest.documents import Document, PlainFileDefaults, parse_document
 from assistant.roles import Audience, Role
+from assistant.search.catalog import IndexedChunk
 from assistant.search.embeddings import Embedder, LangChainAdapter, load_embedder
-from assistant.search.index import IndexedChunk, KnowledgeIndex, Snapshot
+from assistant.search.index import KnowledgeIndex, Snapshot
 from assistant.search.retrieval import search
 from assistant.text import tokenize
 

@@ -15,6 +15,7 @@ from assistant.pipeline import Assistant
 from assistant.search.embeddings import Embedder, load_embedder
 from assistant.service import build_assistant, ingest_paths, open_index
 from assistant.settings import Settings
+from tests import servers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -51,6 +52,18 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with servers.postgres() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chroma_url() -> Iterator[str]:
+    with servers.chroma_server() as url:
+        yield url
 
 
 SMALL_MODEL = "qwen2.5-coder-0.5b"

@@ -17,7 +17,13 @@ from assistant.registry import load_plugins
 from assistant.roles import Role
 from assistant.search.embeddings import load_embedder
 from assistant.search.glossary import Glossary
-from assistant.search.vectorstore import PassageFilter, PassageMeta, vector_stores
+from assistant.search.vectorstore import (
+    ChromaServer,
+    GenerationRef,
+    PassageFilter,
+    PassageMeta,
+    vector_stores,
+)
 from tests.conftest import ROOT, llm_settings
 
 load_plugins(["tests.plugins.first_passage"])
@@ -122,13 +128,20 @@ class ThreeDimensions:
     threads = 1
 
 
-@pytest.fixture(params=vector_stores.names())
+@pytest.fixture(params=[*vector_stores.names(), "chroma server"])
 def stores(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    if request.param == "chroma server":
+        return ChromaServer(ThreeDimensions(), request.getfixturevalue("chroma_url"))  # type: ignore[arg-type]
     return vector_stores.factory(request.param)(ThreeDimensions())  # type: ignore[arg-type]
 
 
+def generation(location: Path) -> GenerationRef:
+    # A name of its own for each test: server stores outlive the test's folder.
+    return GenerationRef("contract", location.name.replace("_", "-")[-40:], location)
+
+
 def filled(stores, location: Path):  # type: ignore[no-untyped-def]
-    store = stores.create(location)
+    store = stores.create(generation(location))
     store.add(
         ["near", "far", "staff", "expired"],
         np.stack([unit(1, 0, 0), unit(0, 1, 0), unit(1, 0.1, 0), unit(1, 0.05, 0)]),
@@ -152,15 +165,29 @@ def test_a_store_returns_the_nearest_admitted_passages_first(stores, tmp_path: P
 
 
 def test_a_store_keeps_vectors_across_reopening_and_forgets_deleted_ones(
-    stores, tmp_path: Path  # type: ignore[no-untyped-def]
+    stores,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     filled(stores, tmp_path).close()
-    store = stores.open(tmp_path)
+    store = stores.open(generation(tmp_path))
     assert np.allclose(store.vectors(["far", "near"]), [unit(0, 1, 0), unit(1, 0, 0)], atol=1e-6)
     store.delete(["near", "unknown"])
     assert store.query(unit(1, 0, 0), 10, PUBLIC) == ["far"]
     assert store.count() == 3
     store.close()
+
+
+def test_a_chroma_server_forgets_a_dropped_generation_and_keeps_the_others(
+    chroma_url: str, tmp_path: Path
+) -> None:
+    stores = ChromaServer(ThreeDimensions(), chroma_url)  # type: ignore[arg-type]
+    kept, dropped = tmp_path / "kept", tmp_path / "dropped"
+    filled(stores, kept).close()
+    filled(stores, dropped).close()
+    stores.drop(generation(dropped))
+    with pytest.raises(Exception, match="does not exist"):
+        stores.open(generation(dropped))
+    assert stores.open(generation(kept)).count() == 4
 
 
 def test_the_filter_admits_by_audience_and_day() -> None:

@@ -22,7 +22,8 @@ from assistant.advice.rules import (
 from assistant.answer.generator import Citation, citation_of
 from assistant.answer.wording import ComposerWording
 from assistant.guard import Action, KnowledgeView, OutputGuard, SourceDocument
-from assistant.search.index import DocumentRecord, IndexedChunk, Snapshot
+from assistant.search.catalog import DocumentRecord, IndexedChunk
+from assistant.search.index import Snapshot
 from assistant.search.retrieval import Passage
 from assistant.text import Language
 

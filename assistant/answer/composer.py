@@ -26,8 +26,8 @@ from assistant.answer.generator import (
     streamed,
 )
 from assistant.answer.wording import ComposerWording
+from assistant.search.catalog import IndexedChunk
 from assistant.search.glossary import Glossary, Words
-from assistant.search.index import IndexedChunk
 from assistant.search.retrieval import Passage
 from assistant.text import (
     Language,

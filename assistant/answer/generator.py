@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from assistant.registry import Registry
+from assistant.search.catalog import IndexedChunk
 from assistant.search.embeddings import Embedder
 from assistant.search.glossary import Glossary
-from assistant.search.index import IndexedChunk
 from assistant.search.retrieval import Passage
 from assistant.settings import Settings
 from assistant.text import Language

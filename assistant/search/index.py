@@ -1,29 +1,22 @@
-"""The knowledge index: Chroma for dense vectors, BM25 for keywords, one snapshot at a time.
-
-Layout on disk:
-
-    <index_dir>/CURRENT                  names the generation readers use
-    <index_dir>/generations/<gen>/       chroma/, chunks.jsonl, documents.json
+"""The knowledge index: dense vectors in a vector store, BM25 for keywords, one snapshot at a
+time.
 
 An ingest builds a complete new generation beside the current one, reusing the embeddings of
-unchanged documents (matched by content hash), then switches CURRENT with one atomic rename.
-Readers therefore see the old index or the new one, never half of either, and a failed
-ingest leaves the current generation untouched.
+unchanged documents (matched by content hash), then switches the catalogue's pointer in one
+atomic step. Readers therefore see the old index or the new one, never half of either, and a
+failed ingest leaves the current generation untouched. Where the pointer and the passages
+live is the catalogue's business (`catalog.py`): the index folder by default, the database
+when several hosts share one index.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
-import os
-import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,6 +26,13 @@ import numpy as np
 from assistant.errors import Unavailable
 from assistant.ingest.chunking import chunk_document, embedding_text
 from assistant.ingest.documents import Document, DocumentMeta
+from assistant.search.catalog import (
+    DocumentRecord,
+    FileCatalog,
+    GenerationContent,
+    IndexCatalog,
+    IndexedChunk,
+)
 from assistant.search.embeddings import Embedder
 from assistant.search.keyword import BM25
 from assistant.search.spelling import Speller
@@ -40,6 +40,7 @@ from assistant.search.vectorstore import (
     OPEN_END,
     OPEN_START,
     EmbeddedChroma,
+    GenerationRef,
     PassageFilter,
     PassageMeta,
     VectorStore,
@@ -68,31 +69,6 @@ class IndexMismatch(IndexNotBuilt):
     code = "index_mismatch"
 
 
-@dataclass(frozen=True)
-class IndexedChunk:
-    chunk_id: str
-    doc_id: str
-    ordinal: int
-    section: str
-    text: str
-    title: str
-    kind: str
-    audience: str
-    language: str
-    effective_from: str | None
-    effective_to: str | None
-    source: str
-    tokens: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    doc_id: str
-    content_hash: str
-    source: str
-    meta: dict[str, Any]
-
-
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
@@ -112,19 +88,14 @@ class IngestReport:
 class Snapshot:
     """One generation of the index, loaded for reading."""
 
-    def __init__(self, directory: Path, generation: str, vectors: VectorStoreFactory) -> None:
-        self.directory = directory
-        self.generation = generation
-        self.chunks = [
-            IndexedChunk(**{**row, "tokens": tuple(row["tokens"])})
-            for row in _read_jsonl(directory / "chunks.jsonl")
-        ]
-        manifest = directory / "manifest.json"
-        self.manifest = (
-            json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
-        )
-        documents = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
-        self.documents = {doc_id: DocumentRecord(**record) for doc_id, record in documents.items()}
+    def __init__(
+        self, ref: GenerationRef, content: GenerationContent, vectors: VectorStoreFactory
+    ) -> None:
+        self.ref = ref
+        self.generation = ref.generation
+        self.chunks = content.chunks
+        self.manifest = content.manifest
+        self.documents = content.documents
         self.position = {chunk.chunk_id: i for i, chunk in enumerate(self.chunks)}
         self.bm25 = BM25([chunk.tokens for chunk in self.chunks])
         self._audience = np.array([chunk.audience for chunk in self.chunks], dtype=object)
@@ -140,7 +111,7 @@ class Snapshot:
     @cached_property
     def vectors(self) -> VectorStore:
         """Opened on first use: a generation built for another store is never opened."""
-        return self._vector_store.open(self.directory)
+        return self._vector_store.open(self.ref)
 
     def close(self) -> None:
         """Release the vector store's resources for this generation."""
@@ -160,10 +131,12 @@ class KnowledgeIndex:
         vectors: VectorStoreFactory | None = None,
         chunk_size: int = 360,
         chunk_overlap: int = 1,
+        catalog: IndexCatalog | None = None,
     ) -> None:
         self.directory = directory
         self.embedder = embedder
         self.vectors = vectors or EmbeddedChroma(embedder)
+        self.catalog = catalog or FileCatalog(directory)
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self._snapshot: Snapshot | None = None
@@ -173,14 +146,11 @@ class KnowledgeIndex:
         self._opening = threading.Lock()
 
     @property
-    def _pointer(self) -> Path:
-        return self.directory / "CURRENT"
+    def name(self) -> str:
+        return self.directory.name
 
     def current_generation(self) -> str | None:
-        try:
-            return json.loads(self._pointer.read_text(encoding="utf-8"))["generation"]
-        except FileNotFoundError:
-            return None
+        return self.catalog.current()
 
     def indexed_documents(self) -> dict[str, DocumentRecord]:
         """The documents of the generation being served; none before the first ingest."""
@@ -202,24 +172,27 @@ class KnowledgeIndex:
             built_with = snapshot.manifest.get(part, _BEFORE_MANIFEST.get(part))
             if part != "tokenizer" and built_with != wanted:
                 raise IndexMismatch(
-                    f"the index at {self.directory} was built with {part} {built_with!r} but "
-                    f"the settings use {wanted!r}; run `assistant ingest --prune` to rebuild it"
+                    f"the index at {self.catalog.location} was built with {part} "
+                    f"{built_with!r} but the settings use {wanted!r}; run "
+                    "`assistant ingest --prune` to rebuild it"
                 )
         return snapshot
 
     def _current(self) -> Snapshot:
-        """The current generation; reloaded when another process has switched CURRENT."""
+        """The current generation; reloaded when another process has switched it."""
         generation = self.current_generation()
         if generation is None:
             raise IndexNotBuilt(
-                f"the index at {self.directory} is empty; run `assistant ingest` first"
+                f"the index at {self.catalog.location} is empty; run `assistant ingest` first"
             )
         # Turns in several threads may see the switch at once: one of them opens the new
         # generation, and none closes a generation another has just been handed.
         with self._opening:
             if self._snapshot is None or self._snapshot.generation != generation:
                 log.info("opening index generation %s", generation)
-                opened = Snapshot(self._generation_dir(generation), generation, self.vectors)
+                opened = Snapshot(
+                    self._ref(generation), self.catalog.read(generation), self.vectors
+                )
                 if self._previous is not None:
                     self._previous.close()
                 self._previous, self._snapshot = self._snapshot, opened
@@ -234,8 +207,7 @@ class KnowledgeIndex:
     ) -> IngestReport:
         """Add or update documents. With `prune`, documents not given are removed, except
         those whose source file is in `keep_sources` (files that failed to load this time)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with self._lock():
+        with self.catalog.lock():
             old = self._current() if self.current_generation() else None
             # A new embedding model or tokenizer rebuilds every passage from its stored text.
             stale = old is not None and {**_BEFORE_MANIFEST, **old.manifest} != self.manifest()
@@ -253,7 +225,7 @@ class KnowledgeIndex:
                 for chunk in _index_chunks(incoming[doc_id], self.chunk_size, self.chunk_overlap)
             ]
             if stale:
-                log.info("index %s was built differently; rebuilding all passages", self.directory)
+                log.info("index %s was built differently; rebuilding all passages", self.name)
                 fresh = [_retokenized(c) for c in reused] + fresh
                 reused = []
                 report.rebuilt = True
@@ -267,7 +239,8 @@ class KnowledgeIndex:
             report.chunks_embedded = len(fresh)
             report.chunks_total = len(reused) + len(fresh)
             report.generation = generation
-            self._switch_to(generation)
+            self.catalog.switch_to(generation)
+            log.info("index %s now serves generation %s", self.name, generation)
             self._collect_garbage(keep={generation, old.generation if old else ""})
             return report
 
@@ -280,9 +253,9 @@ class KnowledgeIndex:
         progress: Callable[[int, int], None] | None,
     ) -> str:
         generation = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-        target = self._generation_dir(generation)
-        target.mkdir(parents=True)
-        store = self.vectors.create(target)
+        ref = self._ref(generation)
+        ref.folder.mkdir(parents=True)
+        store = self.vectors.create(ref)
         done, total = 0, len(reused) + len(fresh)
         for start in range(0, len(reused), _BATCH):
             part = reused[start : start + _BATCH]
@@ -300,39 +273,19 @@ class KnowledgeIndex:
                 progress(done, total)
         store.close()
         chunks = sorted(reused + fresh, key=lambda c: (c.doc_id, c.ordinal))
-        _write_atomically(
-            target / "chunks.jsonl",
-            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks),
-        )
-        _write_atomically(target / "manifest.json", json.dumps(self.manifest()))
-        _write_atomically(
-            target / "documents.json",
-            json.dumps({k: asdict(v) for k, v in sorted(records.items())}, ensure_ascii=False),
-        )
+        self.catalog.write(generation, GenerationContent(chunks, records, self.manifest()))
         return generation
-
-    def _switch_to(self, generation: str) -> None:
-        _write_atomically(self._pointer, json.dumps({"generation": generation}))
-        log.info("index %s now serves generation %s", self.directory, generation)
 
     def _collect_garbage(self, keep: set[str]) -> None:
         """Drop generations that no reader can still be using: all but the current and the
         one before it (a reader that opened it a moment ago may still be answering)."""
-        for path in (self.directory / "generations").iterdir():
-            if path.name not in keep:
-                shutil.rmtree(path, ignore_errors=True)
+        for generation in self.catalog.generations():
+            if generation not in keep:
+                self.vectors.drop(self._ref(generation))
+                self.catalog.drop(generation)
 
-    def _generation_dir(self, generation: str) -> Path:
-        return self.directory / "generations" / generation
-
-    @contextmanager
-    def _lock(self) -> Iterator[None]:
-        with open(self.directory / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _ref(self, generation: str) -> GenerationRef:
+        return GenerationRef(self.name, generation, self.catalog.folder(generation))
 
 
 def compare(
@@ -399,19 +352,3 @@ def passage_meta(chunk: IndexedChunk) -> PassageMeta:
 
 def _add(store: VectorStore, chunks: Sequence[IndexedChunk], vectors: np.ndarray) -> None:
     store.add([c.chunk_id for c in chunks], vectors, [passage_meta(c) for c in chunks])
-
-
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from assistant.roles import Role, audiences_for
+from assistant.search.catalog import IndexedChunk
 from assistant.search.embeddings import Embedder
 from assistant.search.glossary import Glossary
-from assistant.search.index import IndexedChunk, Snapshot
+from assistant.search.index import Snapshot
 from assistant.search.vectorstore import PassageFilter
 from assistant.text import to_simplified
 

@@ -2,23 +2,30 @@
 object that each backend translates for itself.
 
 Built in: `chroma` (an embedded Chroma collection, the default) and `exact` (every vector
-in one numpy array, searched exhaustively: no approximation, nothing beyond numpy).
+in one numpy array, searched exhaustively: no approximation, nothing beyond numpy). With
+ASSISTANT_CHROMA_URL set, `chroma` is a Chroma server instead (`ChromaServer`), shared by every
+worker on every host: one collection per index generation.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import chromadb
 import numpy as np
 
+from assistant.errors import ConfigurationError, Unavailable
 from assistant.registry import Registry
 from assistant.search.embeddings import ChromaEmbeddings, Embedder
+
+log = logging.getLogger(__name__)
 
 # Passages without an effective date are in force from the first day to the last.
 OPEN_START = 0
@@ -85,14 +92,32 @@ class VectorStore(Protocol):
         """Persist what was added and release the store's resources."""
 
 
+@dataclass(frozen=True)
+class GenerationRef:
+    """The generation a store belongs to: a store in a folder uses `folder`, a server store
+    names its collection after the index and the generation."""
+
+    index_name: str
+    generation: str
+    folder: Path
+
+    @property
+    def collection(self) -> str:
+        return f"{self.index_name}-{self.generation}"
+
+
 class VectorStoreFactory(Protocol):
-    """Creates a generation's store when it is built and opens it when it is read."""
+    """Creates a generation's store when it is built, opens it when it is read, and drops it
+    when no reader can still use it."""
 
     name: str
 
-    def create(self, location: Path) -> VectorStore: ...
+    def create(self, generation: GenerationRef) -> VectorStore: ...
 
-    def open(self, location: Path) -> VectorStore: ...
+    def open(self, generation: GenerationRef) -> VectorStore: ...
+
+    def drop(self, generation: GenerationRef) -> None:
+        """Forget the generation's vectors; a store kept in its folder goes with the folder."""
 
 
 vector_stores: Registry[Callable[[Embedder], VectorStoreFactory]] = Registry(
@@ -180,28 +205,87 @@ class EmbeddedChroma:
         # Our embedder, never Chroma's default one, which would download a model.
         self._embeddings = ChromaEmbeddings(embedder)
 
-    def create(self, location: Path) -> ChromaStore:
-        client = _client(location / "chroma")
-        collection = client.create_collection(
-            COLLECTION,
-            embedding_function=self._embeddings,
-            configuration={"hnsw": {"space": "cosine"}},
-        )
-        return ChromaStore(client, collection)
+    def create(self, generation: GenerationRef) -> ChromaStore:
+        client = _client(generation.folder / "chroma")
+        return ChromaStore(client, _create_collection(client, COLLECTION, self._embeddings))
 
-    def open(self, location: Path) -> ChromaStore:
-        client = _client(location / "chroma")
+    def open(self, generation: GenerationRef) -> ChromaStore:
+        client = _client(generation.folder / "chroma")
         return ChromaStore(
             client, client.get_collection(COLLECTION, embedding_function=self._embeddings)
         )
 
+    def drop(self, generation: GenerationRef) -> None:
+        """The vectors live in the generation's folder and go with it."""
+
+
+def _create_collection(client: Any, name: str, embeddings: ChromaEmbeddings) -> Any:
+    return client.create_collection(
+        name, embedding_function=embeddings, configuration={"hnsw": {"space": "cosine"}}
+    )
+
 
 def _client(path: Path) -> Any:
-    settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+    return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
 
+
+def _chroma_settings() -> chromadb.Settings:
+    # A new object each time: chromadb writes the client's kind into the one it is given.
+    return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
 
 vector_stores.register("chroma")(EmbeddedChroma)
+
+
+class ChromaServer:
+    """A Chroma server (`chroma run`), one collection per index generation. Every worker on
+    every host reads the same vectors; the catalogue says which collection is current."""
+
+    name = "chroma"
+
+    def __init__(self, embedder: Embedder, url: str) -> None:
+        self._embeddings = ChromaEmbeddings(embedder)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(
+                f"ASSISTANT_CHROMA_URL {url!r} is not a server address: use http://host:port"
+            )
+        self.url = url
+        self._host = parts.hostname
+        self._ssl = parts.scheme == "https"
+        self._port = parts.port or (443 if self._ssl else 80)
+
+    def _client(self) -> Any:
+        try:
+            return chromadb.HttpClient(
+                host=self._host, port=self._port, ssl=self._ssl, settings=_chroma_settings()
+            )
+        except Exception as error:  # the client checks the server as it is made
+            raise Unavailable(
+                f"the Chroma server at {self.url} cannot be reached ({type(error).__name__}); "
+                "start it (`chroma run`) or check ASSISTANT_CHROMA_URL"
+            ) from None
+
+    def create(self, generation: GenerationRef) -> ChromaStore:
+        client = self._client()
+        return ChromaStore(
+            client, _create_collection(client, generation.collection, self._embeddings)
+        )
+
+    def open(self, generation: GenerationRef) -> ChromaStore:
+        client = self._client()
+        return ChromaStore(
+            client,
+            client.get_collection(generation.collection, embedding_function=self._embeddings),
+        )
+
+    def drop(self, generation: GenerationRef) -> None:
+        client = self._client()
+        try:
+            client.delete_collection(generation.collection)
+        except Exception as error:  # already gone, or the server is away: nothing to keep
+            log.info("collection %s not dropped: %s", generation.collection, error)
+        finally:
+            client.close()
 
 
 # --------------------------------------------------------------------------- exact
@@ -278,8 +362,11 @@ class ExactSearch:
     def __init__(self, embedder: Embedder) -> None:
         self._dimension = embedder.dimension
 
-    def create(self, location: Path) -> ExactStore:
-        return ExactStore(location / "exact", self._dimension)
+    def create(self, generation: GenerationRef) -> ExactStore:
+        return ExactStore(generation.folder / "exact", self._dimension)
 
-    def open(self, location: Path) -> ExactStore:
-        return ExactStore.load(location / "exact", self._dimension)
+    def open(self, generation: GenerationRef) -> ExactStore:
+        return ExactStore.load(generation.folder / "exact", self._dimension)
+
+    def drop(self, generation: GenerationRef) -> None:
+        """The vectors live in the generation's folder and go with it."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import pytest
 
 from assistant.ingest.documents import PlainFileDefaults, load_documents
 from assistant.roles import Audience, Role
+from assistant.search.catalog import DatabaseCatalog
 from assistant.search.embeddings import Embedder
 from assistant.search.index import IndexNotBuilt, KnowledgeIndex
 from assistant.search.retrieval import search
+from assistant.search.vectorstore import ChromaServer
 from assistant.service import ingest_paths
 from tests.conftest import front_matter, write
 
@@ -43,21 +46,41 @@ def folder(tmp_path: Path) -> Path:
     return source
 
 
+IndexAt = Callable[[Embedder], KnowledgeIndex]
+
+
+@pytest.fixture(params=["files", "servers"])
+def index_at(request: pytest.FixtureRequest, tmp_path: Path) -> IndexAt:
+    """Opens this test's one index, as any number of processes would: in its folder, or on
+    the servers several hosts share (catalogue in PostgreSQL, vectors in a Chroma server)."""
+    directory = tmp_path / f"idx-{uuid.uuid4().hex[:8]}"
+    if request.param == "files":
+        return lambda embedder: KnowledgeIndex(directory, embedder)
+    database = request.getfixturevalue("postgres_url")
+    chroma = request.getfixturevalue("chroma_url")
+    return lambda embedder: KnowledgeIndex(
+        directory,
+        embedder,
+        ChromaServer(embedder, chroma),
+        catalog=DatabaseCatalog(database, directory.name, directory),
+    )
+
+
 def ids_for(index: KnowledgeIndex, embedder: Embedder, query: str) -> list[str]:
     return [
         p.chunk.doc_id for p in search(index.snapshot(), embedder, query, Role.teller, 5, TODAY)
     ]
 
 
-def test_an_empty_index_says_how_to_fill_it(tmp_path: Path, embedder: Embedder) -> None:
+def test_an_empty_index_says_how_to_fill_it(index_at: IndexAt, embedder: Embedder) -> None:
     with pytest.raises(IndexNotBuilt, match="assistant ingest"):
-        KnowledgeIndex(tmp_path / "idx", embedder).snapshot()
+        index_at(embedder).snapshot()
 
 
 def test_reingesting_unchanged_documents_embeds_nothing(
-    tmp_path: Path, folder: Path, embedder: Embedder
+    index_at: IndexAt, folder: Path, embedder: Embedder
 ) -> None:
-    index = KnowledgeIndex(tmp_path / "idx", embedder)
+    index = index_at(embedder)
     _, first = ingest_paths(index, [folder], DEFAULTS)
     assert sorted(first.added) == ["card", "cd"] and first.chunks_embedded == 2
     _, second = ingest_paths(index, [folder], DEFAULTS)
@@ -66,9 +89,9 @@ def test_reingesting_unchanged_documents_embeds_nothing(
 
 
 def test_changing_one_document_reembeds_only_that_document(
-    tmp_path: Path, folder: Path, embedder: Embedder
+    index_at: IndexAt, folder: Path, embedder: Embedder
 ) -> None:
-    index = KnowledgeIndex(tmp_path / "idx", embedder)
+    index = index_at(embedder)
     ingest_paths(index, [folder], DEFAULTS)
     write(folder / "cd.md", front_matter("cd", "# 大额存单\n\n## 起存金额\n起存金额调整为30万元。"))
     _, report = ingest_paths(index, [folder], DEFAULTS)
@@ -81,9 +104,9 @@ def test_changing_one_document_reembeds_only_that_document(
 
 
 def test_a_malformed_file_is_skipped_and_its_indexed_version_kept(
-    tmp_path: Path, folder: Path, embedder: Embedder
+    index_at: IndexAt, folder: Path, embedder: Embedder
 ) -> None:
-    index = KnowledgeIndex(tmp_path / "idx", embedder)
+    index = index_at(embedder)
     ingest_paths(index, [folder], DEFAULTS)
     write(folder / "card.md", "---\nid: card\ntitle: [broken\n---\n新内容。")
     write(folder / "new.md", front_matter("new", "# 新文档\n\n营业时间为9:00至17:00。"))
@@ -95,9 +118,9 @@ def test_a_malformed_file_is_skipped_and_its_indexed_version_kept(
 
 
 def test_prune_removes_documents_that_are_gone(
-    tmp_path: Path, folder: Path, embedder: Embedder
+    index_at: IndexAt, folder: Path, embedder: Embedder
 ) -> None:
-    index = KnowledgeIndex(tmp_path / "idx", embedder)
+    index = index_at(embedder)
     ingest_paths(index, [folder], DEFAULTS)
     (folder / "card.md").unlink()
     _, kept = ingest_paths(index, [folder], DEFAULTS)
@@ -108,13 +131,13 @@ def test_prune_removes_documents_that_are_gone(
 
 
 def test_a_failed_ingest_leaves_the_served_index_as_it_was(
-    tmp_path: Path, folder: Path, embedder: Embedder
+    index_at: IndexAt, folder: Path, embedder: Embedder
 ) -> None:
-    good = KnowledgeIndex(tmp_path / "idx", embedder)
+    good = index_at(embedder)
     ingest_paths(good, [folder], DEFAULTS)
     before = good.current_generation()
     write(folder / "cd.md", front_matter("cd", "# 大额存单\n\n起存金额调整为30万元。"))
-    broken = KnowledgeIndex(tmp_path / "idx", BrokenEmbedder(embedder))
+    broken = index_at(BrokenEmbedder(embedder))
     with pytest.raises(RuntimeError, match="embedding worker died"):
         ingest_paths(broken, [folder], DEFAULTS)
     assert good.current_generation() == before
@@ -123,12 +146,12 @@ def test_a_failed_ingest_leaves_the_served_index_as_it_was(
 
 
 def test_a_reader_keeps_its_snapshot_while_a_new_generation_is_switched_in(
-    tmp_path: Path, folder: Path, embedder: Embedder
+    index_at: IndexAt, folder: Path, embedder: Embedder
 ) -> None:
-    index = KnowledgeIndex(tmp_path / "idx", embedder)
+    index = index_at(embedder)
     ingest_paths(index, [folder], DEFAULTS)
     reader = index.snapshot()
-    writer = KnowledgeIndex(tmp_path / "idx", embedder)
+    writer = index_at(embedder)
     write(folder / "extra.md", front_matter("extra", "# 外汇\n\n外币兑换请到网点办理。"))
     ingest_paths(writer, [folder], DEFAULTS)
     # The old snapshot still answers completely from the old generation...
@@ -139,10 +162,12 @@ def test_a_reader_keeps_its_snapshot_while_a_new_generation_is_switched_in(
     assert {c.doc_id for c in index.snapshot().chunks} == {"card", "cd", "extra"}
 
 
-def test_the_real_knowledge_base_indexes_every_document(tmp_path: Path, embedder: Embedder) -> None:
+def test_the_real_knowledge_base_indexes_every_document(
+    index_at: IndexAt, embedder: Embedder
+) -> None:
     from tests.conftest import KNOWLEDGE
 
-    index = KnowledgeIndex(tmp_path / "idx", embedder)
+    index = index_at(embedder)
     documents = load_documents([KNOWLEDGE], DEFAULTS).documents
     report = index.ingest(documents)
     assert set(index.snapshot().documents) == {d.meta.id for d in documents}
@@ -191,12 +216,63 @@ def test_an_index_from_an_older_tokenizer_is_retokenized(
 
     index = KnowledgeIndex(tmp_path / "idx", embedder)
     ingest_paths(index, [folder], DEFAULTS)
-    manifest = index.snapshot().directory / "manifest.json"
+    manifest = index.snapshot().ref.folder / "manifest.json"
     manifest.write_text(json.dumps({"embedder": embedder.name, "tokenizer": 1}))
     stale = KnowledgeIndex(tmp_path / "idx", embedder)
     _, report = ingest_paths(stale, [folder], DEFAULTS)
     assert report.rebuilt and report.chunks_embedded == report.chunks_total == 2
     rebuilt = stale.snapshot()
-    assert json.loads((rebuilt.directory / "manifest.json").read_text())["tokenizer"] > 1
+    assert json.loads((rebuilt.ref.folder / "manifest.json").read_text())["tokenizer"] > 1
     for chunk in rebuilt.chunks:
         assert chunk.tokens == tuple(tokenize(f"{chunk.title} {chunk.section} {chunk.text}"))
+
+
+def test_a_second_host_needs_only_the_two_urls_and_old_generations_leave_both_servers(
+    tmp_path: Path, folder: Path, embedder: Embedder, postgres_url: str, chroma_url: str
+) -> None:
+    import chromadb
+
+    def on_host(name: str) -> KnowledgeIndex:
+        # Each "host" has a data folder of its own; they share only the two servers.
+        directory = tmp_path / name / "shared-idx"
+        catalog = DatabaseCatalog(postgres_url, "shared-idx", directory)
+        return KnowledgeIndex(
+            directory, embedder, ChromaServer(embedder, chroma_url), catalog=catalog
+        )
+
+    writer, reader = on_host("host-1"), on_host("host-2")
+    generations = []
+    for round_ in range(3):
+        write(
+            folder / "cd.md",
+            front_matter("cd", f"# 大额存单\n\n## 起存金额\n起存金额为{20 + round_}万元。"),
+        )
+        generations.append(ingest_paths(writer, [folder], DEFAULTS)[1].generation)
+        texts = {c.text for c in reader.snapshot().chunks}
+        assert f"起存金额为{20 + round_}万元。" in texts
+        assert ids_for(reader, embedder, "大额存单起存金额")[0] == "cd"
+    assert not (tmp_path / "host-2").exists()  # nothing of the index on the reader's disk
+    assert reader.catalog.generations() == sorted(generations[1:])
+    client = chromadb.HttpClient(host="127.0.0.1", port=int(chroma_url.rsplit(":", 1)[1]))
+    names = {c.name for c in client.list_collections() if c.name.startswith("shared-idx-")}
+    assert names == {f"shared-idx-{g}" for g in generations[1:]}
+
+
+def test_two_ingests_on_different_hosts_take_turns(postgres_url: str, tmp_path: Path) -> None:
+    import threading
+
+    first = DatabaseCatalog(postgres_url, "locked-idx", tmp_path / "a")
+    second = DatabaseCatalog(postgres_url, "locked-idx", tmp_path / "b")
+    order: list[str] = []
+
+    def second_ingest() -> None:
+        with second.lock():
+            order.append("second")
+
+    with first.lock():
+        waiting = threading.Thread(target=second_ingest)
+        waiting.start()
+        waiting.join(timeout=1.0)  # still waiting for the first to let go
+        order.append("first done")
+    waiting.join(timeout=10)
+    assert order == ["first done", "second"]
