@@ -15,6 +15,14 @@ from assistant.answer.generator import GenerationInput, Generator, GeneratorCont
 from assistant.pipeline import Assistant
 from assistant.registry import load_plugins
 from assistant.roles import Role
+from assistant.search.catalog import (
+    DatabaseCatalog,
+    DocumentRecord,
+    FileCatalog,
+    GenerationContent,
+    IndexCatalog,
+    IndexedChunk,
+)
 from assistant.search.embeddings import load_embedder
 from assistant.search.glossary import Glossary
 from assistant.search.vectorstore import (
@@ -195,3 +203,42 @@ def test_the_filter_admits_by_audience_and_day() -> None:
     assert not PUBLIC.admits(PassageMeta("staff"))
     assert not PUBLIC.admits(PassageMeta("public", 20260602))
     assert STAFF.admits(PassageMeta("staff", 20260101, 20260601))
+
+
+# ---------------------------------------------------------------------------- IndexCatalog
+
+
+@pytest.fixture(params=["files", "sqlite", "postgresql"])
+def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> IndexCatalog:
+    if request.param == "files":
+        return FileCatalog(tmp_path / "idx")
+    url = (
+        request.getfixturevalue("postgres_url")
+        if request.param == "postgresql"
+        else f"sqlite:///{tmp_path / 'catalog.db'}"
+    )
+    return DatabaseCatalog(url, f"idx-{tmp_path.name[-20:]}", tmp_path / "idx")
+
+
+def content(text: str) -> GenerationContent:
+    chunk = IndexedChunk(
+        "cd#0", "cd", 0, "起存金额", text, "大额存单", "product", "public", "zh-CN",
+        "2026-01-01", None, "kb/cd.md", ("起存", "金额"),
+    )  # fmt: skip
+    record = DocumentRecord("cd", "hash-1", "kb/cd.md", {"title": "大额存单"})
+    return GenerationContent([chunk], {"cd": record}, {"embedder": "use-m3"})
+
+
+def test_a_catalogue_shows_a_generation_only_once_switched_to_it(catalog: IndexCatalog) -> None:
+    assert catalog.current() is None and catalog.generations() == []
+    with catalog.lock():
+        catalog.write("g1", content("起存金额为20万元。"))
+        assert catalog.current() is None
+        catalog.switch_to("g1")
+        catalog.write("g2", content("起存金额为30万元。"))
+    assert catalog.current() == "g1"
+    assert catalog.read("g1") == content("起存金额为20万元。")
+    catalog.switch_to("g2")
+    catalog.drop("g1")
+    assert catalog.current() == "g2" and catalog.generations() == ["g2"]
+    assert catalog.read("g2").chunks[0].text == "起存金额为30万元。"
