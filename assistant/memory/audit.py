@@ -4,9 +4,10 @@ guardrail decided.
 
 Each record carries the hash of the one before it in its stream, so a record altered,
 deleted, inserted or moved breaks the chain where it happened, and `verify` names the
-position. The database itself refuses UPDATE and DELETE on the table (a trigger, in SQLite
-and PostgreSQL alike), so tampering needs someone who drops the trigger first, and the chain
-still shows it. SQLAlchemy, so the same code runs on SQLite and PostgreSQL.
+position. The database itself refuses UPDATE and DELETE on the table (a trigger the
+migrations create, in SQLite and PostgreSQL alike), so tampering needs someone who drops the
+trigger first, and the chain still shows it. SQLAlchemy, so the same code runs on SQLite
+and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DDL, Integer, String, Text, UniqueConstraint, create_engine, event, select
+from sqlalchemy import Integer, String, Text, UniqueConstraint, create_engine, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.errors import Unavailable
+from assistant.migrations import upgrade
 
 # The hash the first record of a stream chains to.
 GENESIS = "0" * 64
@@ -51,28 +53,6 @@ class AuditRow(_Base):
     payload: Mapped[str] = mapped_column(Text)
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-
-
-_REFUSE = "audit records are append-only"
-for _statement in ("UPDATE", "DELETE"):
-    event.listen(
-        AuditRow.__table__,
-        "after_create",
-        DDL(
-            f"CREATE TRIGGER audit_no_{_statement.lower()} BEFORE {_statement} ON audit_records "
-            f"BEGIN SELECT RAISE(ABORT, '{_REFUSE}'); END"
-        ).execute_if(dialect="sqlite"),
-    )
-event.listen(
-    AuditRow.__table__,
-    "after_create",
-    DDL(
-        "CREATE OR REPLACE FUNCTION audit_refuse() RETURNS trigger AS $$ BEGIN "
-        f"RAISE EXCEPTION '{_REFUSE}'; END $$ LANGUAGE plpgsql; "
-        "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_records "
-        "FOR EACH ROW EXECUTE FUNCTION audit_refuse()"
-    ).execute_if(dialect="postgresql"),
-)
 
 
 def canonical(value: Any) -> str:
@@ -111,10 +91,7 @@ class AuditTrail:
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
-        try:
-            _Base.metadata.create_all(self.engine)
-        except SQLAlchemyError as error:
-            raise _unavailable(error) from None
+        upgrade(self.engine)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -133,8 +110,8 @@ class AuditTrail:
             raise _unavailable(error) from None
 
     def _recreate_quietly(self) -> None:
-        with suppress(SQLAlchemyError):  # still unreachable: the next call tries again
-            _Base.metadata.create_all(self.engine)
+        with suppress(Unavailable):  # still unreachable: the next call tries again
+            upgrade(self.engine, repair=True)
 
     def ping(self) -> None:
         with self._session() as session:

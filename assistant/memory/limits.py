@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.errors import Unavailable
+from assistant.migrations import upgrade
 
 # Tries before a bucket two workers keep opening at once is reported busy.
 _ATTEMPTS = 5
@@ -35,7 +36,7 @@ class SharedRateLimiter:
     def __init__(self, url: str, per_minute: int) -> None:
         self.engine: Engine = create_engine(url)
         self.per_minute = per_minute
-        _Base.metadata.create_all(self.engine)
+        upgrade(self.engine)
 
     def retry_after(self, caller: str, now: float | None = None) -> float:
         """0 when the request may go ahead (and is counted), else seconds to wait."""

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.errors import NotFound, Unavailable
+from assistant.migrations import upgrade
 from assistant.turn import TurnRequest, TurnResult
 
 
@@ -104,8 +105,7 @@ class StoredTurn:
 class ConversationStore:
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url)
-        with self._session():
-            Base.metadata.create_all(self.engine)
+        upgrade(self.engine)
 
     @contextmanager
     def _session(self, write: bool = False) -> Iterator[Session]:
@@ -121,8 +121,8 @@ class ConversationStore:
         except SQLAlchemyError as error:
             # A database that lost its tables (a file deleted, a fresh server) gets them back
             # for the next call: the service recovers without a restart.
-            with suppress(SQLAlchemyError):
-                Base.metadata.create_all(self.engine)
+            with suppress(Unavailable):
+                upgrade(self.engine, repair=True)
             raise Unavailable(
                 f"the conversation store cannot be reached ({type(error).__name__}); "
                 "nothing was stored: try again shortly"

@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.errors import Unavailable
+from assistant.migrations import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +209,7 @@ class DatabaseCatalog:
         self.location = f"{self.engine.url.render_as_string(hide_password=True)} ({index_name})"
         self._workspace = workspace
         self._local = threading.Lock()
-        try:
-            CATALOG_TABLES.create_all(self.engine)
-        except SQLAlchemyError as error:
-            raise _unavailable(error) from None
+        upgrade(self.engine)
 
     @contextmanager
     def _session(self, write: bool = False) -> Iterator[Session]:
