@@ -151,6 +151,19 @@ class Settings(BaseSettings):
         "that verifies; without it the chain shows tampering by anyone who does not "
         "recompute every later hash.",
     )
+    session_retention_days: int = Field(
+        365,
+        ge=1,
+        description="Conversations (masked questions, answers, feedback, hand-offs) older than "
+        "this are removed by `assistant retention apply`.",
+    )
+    audit_retention_days: int = Field(
+        1825,
+        ge=365,
+        description="Audit records older than this are purged by `assistant retention apply`, "
+        "behind a purge mark the chain records; at least a year. Export them first "
+        "(`assistant audit export`) where the bank keeps records longer.",
+    )
     api_keys: dict[str, Channel] = Field(
         default_factory=dict,
         description='API key -> channel, e.g. {"k1": "teller", "k2": "customer_app"}. '

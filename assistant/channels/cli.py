@@ -10,6 +10,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,6 +20,7 @@ from assistant.advice.rules import Profile
 from assistant.errors import AssistantError, InvalidRequest
 from assistant.ingest.documents import PlainFileDefaults
 from assistant.memory.audit import AuditTrail
+from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
 from assistant.roles import Audience, Role
 from assistant.service import build_assistant, ingest_paths, ingest_summary, open_index
@@ -336,6 +338,24 @@ def audit_export(start: str, end: str, stream: str) -> None:
     """The records of those days as JSON lines, each with the hashes that chain it."""
     for record in _trail().export(start, end, stream):
         click.echo(json.dumps(record, ensure_ascii=False))
+
+
+@main.group()
+def retention() -> None:
+    """Remove what is older than the retention periods (run it daily)."""
+
+
+@retention.command("apply")
+def retention_apply() -> None:
+    """Remove conversations older than ASSISTANT_SESSION_RETENTION_DAYS and purge audit
+    records older than ASSISTANT_AUDIT_RETENTION_DAYS (the purge is recorded in the chain)."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    turns = ConversationStore(settings.database()).purge(
+        now - timedelta(days=settings.session_retention_days)
+    )
+    records = _trail().purge(now - timedelta(days=settings.audit_retention_days))
+    _emit({"turns_removed": turns, "audit_records_purged": records})
 
 
 @main.group()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, create_engine, select
+from sqlalchemy import Integer, String, Text, UniqueConstraint, create_engine, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -53,6 +53,21 @@ class AuditRow(_Base):
     payload: Mapped[str] = mapped_column(Text)
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class PurgeRow(_Base):
+    """Where a stream's records were purged for retention, and what its first kept record
+    chains to. Append-only: the database refuses changes to it."""
+
+    __tablename__ = "audit_purges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    stream: Mapped[str] = mapped_column(String(40), index=True)
+    below_position: Mapped[int] = mapped_column(Integer)
+    anchor_hash: Mapped[str] = mapped_column(String(64))
+    purged_at: Mapped[str] = mapped_column(String(40))
+
+
+PURGED = "retention.purged"
 
 
 def canonical(value: Any) -> str:
@@ -170,7 +185,61 @@ class AuditTrail:
     def verify(self, stream: str = "turns") -> tuple[int, list[Problem]]:
         """How many records the stream holds, and every place its chain breaks."""
         found = self.rows(stream)
-        return len(found), chain_problems(found, self._key)
+        mark = self._latest_purge(stream)
+        if mark is None:
+            return len(found), chain_problems(found, self._key)
+        problems = chain_problems(found, self._key, start=(mark.below_position, mark.anchor_hash))
+        announced = {"below_position": mark.below_position, "anchor_hash": mark.anchor_hash}
+        if not any(r.kind == PURGED and _announces(r, announced) for r in found):
+            problems.insert(
+                0,
+                Problem(
+                    mark.below_position,
+                    "records before it were removed under a purge mark the chain never recorded",
+                ),
+            )
+        return len(found), problems
+
+    def purge(self, before: datetime, stream: str = "turns") -> int:
+        """Remove the records written before `before` (the retention period), the newest
+        record always kept. The purge is first written into the chain, then marked, then
+        carried out, so `verify` can tell it from a deletion. How many were removed."""
+        found = self.rows(stream)
+        old = [r for r in found[:-1] if datetime.fromisoformat(r.recorded_at) < before]
+        if not old:
+            return 0
+        last = old[-1]
+        below = last.position + 1
+        self.append(
+            stream,
+            PURGED,
+            {"below_position": below, "anchor_hash": last.hash, "before": before.isoformat()},
+        )
+        with self._session() as session, session.begin():
+            session.add(
+                PurgeRow(
+                    stream=stream,
+                    below_position=below,
+                    anchor_hash=last.hash,
+                    purged_at=datetime.now(UTC).isoformat(),
+                )
+            )
+            session.flush()
+            session.execute(
+                delete(AuditRow).where(AuditRow.stream == stream).where(AuditRow.position < below)
+            )
+        return len(old)
+
+    def _latest_purge(self, stream: str) -> PurgeRow | None:
+        with self._session() as session:
+            mark = session.scalars(
+                select(PurgeRow)
+                .where(PurgeRow.stream == stream)
+                .order_by(PurgeRow.below_position.desc())
+                .limit(1)
+            ).first()
+            session.expunge_all()
+            return mark
 
     def export(self, start: str, end: str, stream: str = "turns") -> Iterator[dict[str, Any]]:
         """Records from `start` to `end` (ISO dates, inclusive), for compliance, each with
@@ -188,12 +257,15 @@ class AuditTrail:
                 }
 
 
-def chain_problems(rows: list[AuditRow], key: bytes = b"") -> list[Problem]:
+def chain_problems(
+    rows: list[AuditRow], key: bytes = b"", start: tuple[int, str] = (1, GENESIS)
+) -> list[Problem]:
     """Each place a chain of records (in position order) was altered, lost a record, gained
-    one, or had its records moved."""
+    one, or had its records moved. `start` is where the chain begins: its first position and
+    the hash that record chains to (after a retention purge, the purge mark's)."""
     problems: list[Problem] = []
     position_of = {row.hash: row.position for row in rows}
-    previous_hash, expected = GENESIS, 1
+    expected, previous_hash = start
     for row in rows:
         if row.position > expected:
             problems.append(Problem(expected, f"{row.position - expected} record(s) deleted"))
@@ -214,6 +286,11 @@ def _misplaced(row: AuditRow, position_of: dict[str, int]) -> str:
     if row.previous_hash == GENESIS:
         return "reordered: it was written first"
     return "inserted: it chains to no record of this stream"
+
+
+def _announces(row: AuditRow, mark: dict[str, Any]) -> bool:
+    payload = json.loads(row.payload)
+    return all(payload.get(k) == v for k, v in mark.items())
 
 
 def _lost_table(error: SQLAlchemyError) -> bool:

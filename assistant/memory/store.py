@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, create_engine, select
+from sqlalchemy import ForeignKey, String, Text, create_engine, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -227,6 +227,23 @@ class ConversationStore:
         with self._session() as session:
             rows = session.scalars(select(FeedbackRow).where(FeedbackRow.turn_id == turn_id))
             return [(r.rating, r.comment) for r in rows]
+
+    def purge(self, before: datetime) -> int:
+        """Forget the turns recorded before `before` (the retention period), with their
+        feedback and hand-offs, and the sessions left empty. How many turns were removed.
+        The audit trail keeps its own record of them for its own period."""
+        cutoff = before.astimezone(UTC).replace(tzinfo=None)  # stored as UTC wall time
+        with self._session(write=True) as session:
+            old = select(TurnRow.id).where(TurnRow.created_at < cutoff)
+            for dependent in (FeedbackRow, HandoffRow):
+                session.execute(delete(dependent).where(dependent.turn_id.in_(old)))
+            removed = session.execute(delete(TurnRow).where(TurnRow.created_at < cutoff))
+            session.execute(
+                delete(ConversationRow)
+                .where(ConversationRow.created_at < cutoff)
+                .where(~ConversationRow.id.in_(select(TurnRow.session_id)))
+            )
+            return int(getattr(removed, "rowcount", 0) or 0)
 
     def handoffs(self, session_id: str) -> list[dict[str, str]]:
         with self._session() as session:
