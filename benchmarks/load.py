@@ -1,6 +1,7 @@
 """A bounded load run on loopback: concurrent sessions of several turns each, mixing plain
 /v1/chat, streamed /v1/chat and OpenAI-compatible calls, against `assistant serve` with one
-worker and with two, on SQLite and (where Debian's server is installed) on PostgreSQL.
+worker and with two, on the embedded default (SQLite, embedded Chroma) and on the servers
+several hosts would share (PostgreSQL, a Chroma server), both started here on loopback.
 Prints latency, throughput, errors, and that every turn is stored and verifies in the audit
 chain. A benchmark, never a test: figures depend on the machine.
 
@@ -13,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,61 +28,22 @@ import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the same throwaway servers the tests start
+
+from tests import servers  # noqa: E402
+
 KEY = "load-teller-key-0001"
-POSTGRES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
-def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL on loopback (Debian's, as the tests start it)."""
-    folder = Path(tempfile.mkdtemp(prefix="assistant-load-pg-"))
-    shutil.chown(folder, "postgres")
-    bin_dir, port = POSTGRES[-1], free_port()
-
-    def run(*command: str) -> None:
-        subprocess.run(
-            ["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True
-        )
-
-    run(str(bin_dir / "initdb"), "-D", str(folder / "data"), "-A", "trust", "-E", "UTF8")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c max_connections=200"
-    run(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(folder / "data"),
-        "-o",
-        options,
-        "-l",
-        str(folder / "log"),
-        "-w",
-        "start",
-    )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def server(data_dir: Path, workers: int, database: str | None) -> Iterator[str]:
-    port = free_port()
-    env = os.environ | {
-        "ASSISTANT_DATA_DIR": str(data_dir),
+def server(data_dir: Path, workers: int, stores: dict[str, str]) -> Iterator[str]:
+    port = servers.free_port()
+    env = environment(data_dir, stores) | {
         "ASSISTANT_API_KEYS": json.dumps({KEY: "teller"}),
         "ASSISTANT_RATE_LIMIT_PER_MINUTE": "1000000",
         "ASSISTANT_AS_OF": "2026-06-01",
-        "HF_HUB_OFFLINE": "1",
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
-    if database:
-        env["ASSISTANT_DATABASE_URL"] = database
     command = [
         sys.executable,
         "-m",
@@ -109,6 +70,10 @@ def server(data_dir: Path, workers: int, database: str | None) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def environment(data_dir: Path, stores: dict[str, str]) -> dict[str, str]:
+    return os.environ | {"ASSISTANT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"} | stores
 
 
 def one_turn(client: httpx.Client, mode: str, question: str, session: str | None) -> dict:
@@ -162,28 +127,25 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def audit_check(data_dir: Path, database: str | None) -> str:
-    env = os.environ | {"ASSISTANT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    if database:
-        env["ASSISTANT_DATABASE_URL"] = database
+def assistant(data_dir: Path, stores: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "assistant", "audit", "verify"],
+        [sys.executable, "-m", "assistant", *args],
         cwd=ROOT,
-        env=env,
+        env=environment(data_dir, stores),
         capture_output=True,
         text=True,
     )
     return (result.stdout or result.stderr).strip().splitlines()[-1]
 
 
-def run(label: str, data_dir: Path, workers: int, database: str | None, args) -> str:
+def run(label: str, data_dir: Path, workers: int, stores: dict[str, str], args) -> str:
     questions = [
         q["question"]
         for q in yaml.safe_load((ROOT / "evals" / "golden.yaml").read_text(encoding="utf-8"))[
             "questions"
         ]
     ]
-    with server(data_dir, workers, database) as url:
+    with server(data_dir, workers, stores) as url:
         started = time.perf_counter()
         with ThreadPoolExecutor(args.sessions) as pool:
             done = list(
@@ -199,7 +161,7 @@ def run(label: str, data_dir: Path, workers: int, database: str | None, args) ->
     return (
         f"| {label} | {workers} | {len(turns)} | {len(turns) - len(ok)} | {len(ok) / wall:.1f} | "
         f"{statistics.median(latencies):.0f} / {percentile(latencies, 95):.0f} | "
-        f"{percentile(firsts, 95):.0f} | {audit_check(data_dir, database)} |"
+        f"{percentile(firsts, 95):.0f} | {assistant(data_dir, stores, 'audit', 'verify')} |"
     )
 
 
@@ -223,12 +185,19 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             data = Path(folder)
             shutil.copytree(index, data / "indexes")
-            print(run("SQLite", data, workers, None, args), flush=True)
-        if POSTGRES and shutil.which("runuser"):
-            with tempfile.TemporaryDirectory() as folder, postgres() as url:
-                data = Path(folder)
-                shutil.copytree(index, data / "indexes")
-                print(run("PostgreSQL", data, workers, url, args), flush=True)
+            print(run("SQLite, embedded Chroma", data, workers, {}, args), flush=True)
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            servers.postgres() as database,
+            servers.chroma_server() as chroma,
+        ):
+            # Indexed into the servers by `assistant ingest`; the workers' data folder stays
+            # empty of index files: they read the catalogue and the vectors from the servers.
+            stores = {"ASSISTANT_DATABASE_URL": database, "ASSISTANT_CHROMA_URL": chroma}
+            assistant(Path(folder), stores, "ingest", "--prune")
+            print(
+                run("PostgreSQL + Chroma server", Path(folder), workers, stores, args), flush=True
+            )
     print("noisy shared machine: compare rows within one run, not across runs")
 
 

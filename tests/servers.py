@@ -44,7 +44,8 @@ def postgres() -> Iterator[str]:
     shutil.chown(folder, "postgres")
     data, port = folder / "data", free_port()
     _as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-E", "UTF8")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder}"
+    # Room for several workers' connection pools (a load run starts two).
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c max_connections=200"
     log = str(folder / "server.log")  # the server's output, not the pipes pg_ctl waits on
     _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start")
     try:

@@ -254,7 +254,6 @@ class KnowledgeIndex:
     ) -> str:
         generation = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         ref = self._ref(generation)
-        ref.folder.mkdir(parents=True)
         store = self.vectors.create(ref)
         done, total = 0, len(reused) + len(fresh)
         for start in range(0, len(reused), _BATCH):

@@ -88,9 +88,7 @@ def test_an_empty_index_says_what_to_do(
     assert "assistant ingest" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_broken_glossary_is_named_without_a_traceback(
-    tmp_path: Path, settings: Settings
-) -> None:
+def test_a_broken_glossary_is_named_without_a_traceback(tmp_path: Path, settings: Settings) -> None:
     knowledge = tmp_path / "knowledge"
     write(knowledge / "glossary.yaml", "synonyms: [[定期存款]]")
     isolated = settings.model_copy(update={"knowledge_dir": knowledge})

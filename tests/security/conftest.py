@@ -63,4 +63,3 @@ def bearer(credential: str) -> dict[str, str]:
 
 def chat(url: str, credential: str, **body: object) -> httpx.Response:
     return httpx.post(f"{url}/v1/chat", json=body, headers=bearer(credential), timeout=60)
-

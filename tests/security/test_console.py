@@ -83,9 +83,7 @@ def test_the_intranets_teller_token_signs_in_and_others_do_not(keyed: str) -> No
         assert "柜员" in response.text
 
 
-def test_console_turns_belong_to_the_teller_who_signed_in(
-    keyed: str, settings: Settings
-) -> None:
+def test_console_turns_belong_to_the_teller_who_signed_in(keyed: str, settings: Settings) -> None:
     question = "个人养老金每年最多能存多少？"
     cookies = signed_in(keyed, token=intranet_token("teller", sub="teller-0815")).cookies
     event(console_turn(keyed, question, cookies), "complete")
