@@ -35,6 +35,8 @@ def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIn
     load_plugins(settings.plugins)
     embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
     directory = settings.index_dir(index_name)
+    if settings.shared_index():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # where SQLite is by default
     return KnowledgeIndex(
         directory,
         embedder,

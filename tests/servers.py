@@ -56,10 +56,13 @@ def postgres() -> Iterator[str]:
 
 
 @contextmanager
-def chroma_server() -> Iterator[str]:
-    """A Chroma server with its data in a temporary folder; yields its URL."""
-    folder = Path(tempfile.mkdtemp(prefix="assistant-chroma-"))
-    port = free_port()
+def chroma_server(folder: Path | None = None, port: int | None = None) -> Iterator[str]:
+    """A Chroma server; yields its URL. Given a folder and a port, it can be stopped and
+    started again over the same data, as a server restart would be."""
+    keep = folder is not None
+    folder = folder or Path(tempfile.mkdtemp(prefix="assistant-chroma-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
     with (folder / "server.log").open("wb") as log:
         server = subprocess.Popen(
             [
@@ -83,7 +86,8 @@ def chroma_server() -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _wait_for(url: str, server: subprocess.Popen[bytes], log: Path) -> None:

@@ -48,8 +48,10 @@ def upgrade(engine: Engine, repair: bool = False) -> None:
                 command.stamp(settings, "base", purge=True)
             command.upgrade(settings, "head")
     except SQLAlchemyError as error:
+        where = engine.url.render_as_string(hide_password=True)
         raise Unavailable(
-            f"the database cannot be prepared ({type(error).__name__}); try again shortly"
+            f"the database at {where} cannot be prepared ({type(error).__name__}): check "
+            "that it is running and reachable, then try again"
         ) from None
 
 

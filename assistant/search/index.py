@@ -152,6 +152,14 @@ class KnowledgeIndex:
     def current_generation(self) -> str | None:
         return self.catalog.current()
 
+    def serving_generation(self) -> str | None:
+        """The generation this process has open, without asking the catalogue."""
+        return self._snapshot.generation if self._snapshot else None
+
+    def ping(self) -> None:
+        """Raises unless the current generation can be read, its vectors included."""
+        self.snapshot().vectors.count()
+
     def indexed_documents(self) -> dict[str, DocumentRecord]:
         """The documents of the generation being served; none before the first ingest."""
         return self._current().documents if self.current_generation() else {}

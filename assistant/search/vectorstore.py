@@ -161,20 +161,33 @@ class ChromaStore:
         total = self.count()
         if total == 0:
             return []
-        result = self._collection.query(
-            query_embeddings=[vector],
-            n_results=min(limit, total),
-            where=chroma_where(where),
-            include=[],
-        )
+        try:
+            result = self._collection.query(
+                query_embeddings=[vector],
+                n_results=min(limit, total),
+                where=chroma_where(where),
+                include=[],
+            )
+        except Exception as error:  # a server gone away, a store that cannot be read
+            raise _unreadable(error) from None
         return list(result["ids"][0])
 
     def count(self) -> int:
-        return int(self._collection.count())
+        try:
+            return int(self._collection.count())
+        except Exception as error:
+            raise _unreadable(error) from None
 
     def close(self) -> None:
         # Chroma caches a client per path; closing it lets an old generation be deleted.
         self._client.close()
+
+
+def _unreadable(error: Exception) -> Unavailable:
+    return Unavailable(
+        f"the vector store cannot be read ({type(error).__name__}); nothing was answered: "
+        "try again shortly"
+    )
 
 
 def chroma_where(where: PassageFilter) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from assistant.search.index import IndexNotBuilt, KnowledgeIndex
 from assistant.search.retrieval import search
 from assistant.search.vectorstore import ChromaServer
 from assistant.service import ingest_paths
+from assistant.settings import Settings
 from tests.conftest import front_matter, write
 
 DEFAULTS = PlainFileDefaults(Audience.public)
@@ -276,3 +277,34 @@ def test_two_ingests_on_different_hosts_take_turns(postgres_url: str, tmp_path: 
         order.append("first done")
     waiting.join(timeout=10)
     assert order == ["first done", "second"]
+
+
+def test_a_lost_chroma_server_fails_closed_and_is_served_again_once_back(
+    tmp_path: Path, folder: Path, settings: Settings
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from assistant.channels.api import create_app
+    from assistant.service import build_assistant, open_index
+    from tests.servers import chroma_server, free_port
+
+    data, port = tmp_path / "chroma", free_port()
+    settings = settings.model_copy(
+        update={"data_dir": tmp_path / "host", "chroma_url": f"http://127.0.0.1:{port}"}
+    )
+    question = {"message": "大额存单起存金额是多少？", "role": "teller"}
+    write(folder / "cd.md", front_matter("cd", "# 大额存单\n\n个人大额存单起存金额为20万元。"))
+    with chroma_server(data, port):
+        ingest_paths(open_index(settings), [folder], DEFAULTS)
+        client = TestClient(create_app(settings, build_assistant(settings)))
+        assert client.post("/v1/chat", json=question).status_code == 200
+    # The server is gone: no answer from half an index, and the load balancer is told.
+    lost = client.post("/v1/chat", json=question)
+    assert lost.status_code == 503 and "vector store" in lost.json()["error"]["message"]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["problems"][0].startswith("index")
+    assert client.get("/healthz").status_code == 200  # alive, only not ready
+    with chroma_server(data, port):
+        back = client.post("/v1/chat", json=question)
+        assert back.status_code == 200 and "20万元" in back.json()["answer"]
+        assert client.get("/readyz").status_code == 200

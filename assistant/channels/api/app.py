@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from fastapi import APIRouter, FastAPI, Security
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,7 +24,7 @@ from assistant.channels.api.errors import SizeLimits, install_error_handlers
 from assistant.channels.api.schemas import ERRORS
 from assistant.channels.auth import Authenticator, Limiter, RateLimiter
 from assistant.channels.console_access import ConsoleAccess, ConsoleGate
-from assistant.errors import ConfigurationError
+from assistant.errors import AssistantError, ConfigurationError
 from assistant.memory.audit import AuditTrail
 from assistant.memory.limits import SharedRateLimiter
 from assistant.memory.store import ConversationStore
@@ -46,9 +47,14 @@ def create_services(settings: Settings, assistant: Assistant | None = None) -> S
             "their own role; never expose this server beyond loopback"
         )
     trail = AuditTrail(settings.audit_database(), settings.audit_key)
+    assistant = assistant or build_assistant(settings)
+    # The current generation is opened as the worker starts: its first turn does not pay
+    # for it, and /healthz can name it. No index yet, or a server away: /readyz says which.
+    with suppress(AssistantError):
+        assistant.index.snapshot()
     return Services(
         settings,
-        (assistant or build_assistant(settings)).with_memory(store, trail),
+        assistant.with_memory(store, trail),
         store,
         authenticator,
         limiter(settings),

@@ -19,7 +19,9 @@ router = APIRouter(tags=["health"])
 async def healthz(deps: Deps) -> dict[str, Any]:
     # On the event loop, not in the worker threads every turn holds: liveness is answered
     # in milliseconds however busy the workers are.
-    generation = deps.assistant.index.current_generation()
+    # The generation this worker has open: no database or server is asked, so liveness
+    # does not depend on them.
+    generation = deps.assistant.index.serving_generation()
     # Which worker answered: behind one port, a load balancer's checks can tell them apart.
     return {
         "status": "ok",
@@ -32,9 +34,11 @@ async def healthz(deps: Deps) -> dict[str, Any]:
 @router.get("/readyz")
 def readyz(deps: Deps) -> JSONResponse:
     problems = []
-    if deps.assistant.index.current_generation() is None:
-        problems.append("no index built: run `assistant ingest`")
-    for name, store in (("conversation store", deps.store), ("audit trail", deps.audit)):
+    for name, store in (
+        ("index", deps.assistant.index),
+        ("conversation store", deps.store),
+        ("audit trail", deps.audit),
+    ):
         try:
             store.ping()
         except Exception as error:  # any driver error means "not ready", said plainly

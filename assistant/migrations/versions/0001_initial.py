@@ -28,6 +28,12 @@ def _create(name: str, *parts: sa.schema.SchemaItem, indexes: tuple[str, ...] = 
 
 
 def upgrade() -> None:
+    _sessions()
+    _audit_trail()
+    _catalogue()
+
+
+def _sessions() -> None:
     _create(
         "conversations",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -68,6 +74,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         indexes=("session_id", "turn_id"),
     )
+
+
+def _audit_trail() -> None:
     _create(
         "audit_records",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -81,6 +90,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("stream", "position"),
         indexes=("stream",),
     )
+    _refuse_changes_to_the_trail()
+
+
+def _catalogue() -> None:
+    """The shared rate limits and the index catalogue: what several hosts share."""
     _create(
         "rate_buckets",
         sa.Column("caller", sa.String(200), primary_key=True),
@@ -106,7 +120,6 @@ def upgrade() -> None:
         sa.Column("index_name", sa.String(100), primary_key=True),
         sa.Column("generation", sa.String(64), nullable=False),
     )
-    _refuse_changes_to_the_trail()
 
 
 def _refuse_changes_to_the_trail() -> None:
