@@ -55,5 +55,6 @@ def released(result: TurnResult, request: TurnRequest, snapshot: Snapshot | None
         "index_generation": result.generation,
         "answered_by": result.generator,
         "standalone_question": result.standalone,
+        "decline_reason": result.decline_reason,
         "latency_ms": round(result.elapsed_ms, 1),
     }

@@ -44,11 +44,13 @@ class QuestionSet:
 
 
 def load_question_set(path: Path) -> QuestionSet:
-    """A list of questions, or a mapping with the list under `questions` and its `as_of`."""
+    """A list of questions, or a mapping with the list under `questions` and its `as_of`;
+    two-turn `conversations` join the questions as items of kind "conversation"."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if isinstance(data, list):
         return QuestionSet(data, name=path.stem)
-    return QuestionSet(data["questions"], data.get("as_of"), path.stem)
+    conversations = [c | {"kind": "conversation"} for c in data.get("conversations") or []]
+    return QuestionSet(data["questions"] + conversations, data.get("as_of"), path.stem)
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
@@ -72,6 +74,8 @@ def evaluate_retrieval(assistant: Assistant, questions: Sequence[dict[str, Any]]
     misses: list[dict[str, Any]] = []
     leaks: list[str] = []
     for q in questions:
+        if q["kind"] == "conversation":
+            continue  # answers are measured turn by turn; retrieval by single questions
         role = Role(q["role"])
         if role is Role.customer:
             deep = {p.chunk.doc_id for p in assistant.search(q["question"], role, 50)}
@@ -129,11 +133,24 @@ class AnswerTally:
     sentences_removed: int = 0
     untraceable_released: int = 0
     answered_by: Counter[str] = field(default_factory=Counter)
+    # Each document's kind (product, policy, procedure): an answer about one product drawn
+    # from another product's sheet is counted, however well it is cited.
+    kinds: dict[str, str] = field(default_factory=dict)
+    subject_answers: int = 0
+    other_product_answers: int = 0
+    facts_by_shape: defaultdict[str, list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])
+    )
+    follow_ups: Counter[str] = field(default_factory=Counter)
+    declines: Counter[str] = field(default_factory=Counter)
 
     def add(self, q: dict[str, Any], result: TurnResult) -> None:
+        if result.decline_reason:
+            self.declines[result.decline_reason] += 1
         self.sentences_removed += sum(v.rule == "grounding" for v in result.verdicts)
         self.untraceable_released += len(untraceable_figures(result))
         self.answered_by[result.generator] += 1
+        self._subject(q, result)
         if q["kind"] == "answerable":
             self._answerable(q, result)
         elif q["kind"] == "audience_probe":
@@ -148,6 +165,35 @@ class AnswerTally:
             if not refused:
                 self._failed(q, result)
 
+    def follow_up(self, conversation: dict[str, Any], second: TurnResult) -> None:
+        """The second turn of a conversation, read against the first's subject."""
+        turn = conversation["turns"][1]
+        if turn.get("kind", "answerable") == "answerable":
+            self.follow_ups["answerable"] += 1
+            self.follow_ups["gold_cited"] += bool(
+                {c.doc_id for c in second.citations} & set(turn["gold"])
+            )
+        else:
+            self.follow_ups["unanswerable"] += 1
+            self.follow_ups["declined"] += not second.grounded or not second.citations
+
+    def _subject(self, q: dict[str, Any], result: TurnResult) -> None:
+        subject = set(q.get("subject") or [])
+        if not subject or not result.grounded or not result.citations:
+            return
+        self.subject_answers += 1
+        allowed = subject | set(q.get("gold") or [])
+        foreign = sorted(
+            {
+                c.doc_id
+                for c in result.citations
+                if self.kinds.get(c.doc_id) == "product" and c.doc_id not in allowed
+            }
+        )
+        if foreign:
+            self.other_product_answers += 1
+            self._failed(q, result, other_product=foreign)
+
     def _answerable(self, q: dict[str, Any], result: TurnResult) -> None:
         answer = comparable(result.answer)
         cited = comparable(" ".join(c.passage for c in result.citations))
@@ -159,6 +205,9 @@ class AnswerTally:
             stated = comparable(fact) in answer
             self.facts_found += stated
             self.facts_cited += stated and comparable(fact) in cited
+            shape = self.facts_by_shape[q.get("shape", "any")]
+            shape[0] += stated
+            shape[1] += 1
         if q["facts"] and not all(comparable(f) in answer for f in q["facts"]):
             self._failed(q, result, facts=q["facts"])
 
@@ -178,6 +227,20 @@ class AnswerTally:
             "answerable_declined": round(self.declined_answerable / max(self.answerable, 1), 4),
             "sentences_removed_by_grounding": self.sentences_removed,
             "untraceable_figures_released": self.untraceable_released,
+            "fact_coverage_by_shape": {
+                shape: round(found / max(total, 1), 4)
+                for shape, (found, total) in sorted(self.facts_by_shape.items())
+            },
+            "answers_about_a_subject": self.subject_answers,
+            "answers_from_another_product": self.other_product_answers,
+            "follow_up_gold_cited": round(
+                self.follow_ups["gold_cited"] / max(self.follow_ups["answerable"], 1), 4
+            ),
+            "follow_up_correct_refusals": round(
+                self.follow_ups["declined"] / max(self.follow_ups["unanswerable"], 1), 4
+            ),
+            "follow_ups": self.follow_ups["answerable"] + self.follow_ups["unanswerable"],
+            "declines_by_reason": dict(sorted(self.declines.items())),
             "answered_by": dict(self.answered_by),
             "latency_ms_p50": round(statistics.median(self.latencies), 1),
             "latency_ms_p95": round(_percentile(self.latencies, 95), 1),
@@ -191,19 +254,39 @@ def evaluate_answers(assistant: Assistant, questions: Sequence[dict[str, Any]]) 
     """Fact coverage (the answer states the gold facts), citation accuracy (each fact stated
     is found in a cited passage), correct refusals (unanswerable questions get no answer),
     wrong refusals (answerable questions declined), and audience probes that cite staff."""
-    tally = AnswerTally()
+    documents = assistant.index.snapshot().documents
+    tally = AnswerTally(kinds={doc_id: r.meta.get("kind", "") for doc_id, r in documents.items()})
     for q in questions:
-        started = time.perf_counter()
-        first: float | None = None
-        for item in assistant.stream(TurnRequest(message=q["question"], role=Role(q["role"]))):
-            if isinstance(item, TurnResult):
-                result = item
-            elif first is None:
-                first = (time.perf_counter() - started) * 1000
-        tally.latencies.append((time.perf_counter() - started) * 1000)
-        tally.first_segments.append(first if first is not None else tally.latencies[-1])
-        tally.add(q, result)
+        if q["kind"] != "conversation":
+            tally.add(q, _timed_turn(assistant, tally, TurnRequest(q["question"], Role(q["role"]))))
+            continue
+        # Turn 2 is read against turn 1 as a session would read it.
+        first, second = q["turns"]
+        items = [
+            q | {"kind": "answerable"} | turn | {"id": f"{q['id']}.{n}"}
+            for n, turn in enumerate(q["turns"], 1)
+        ]
+        role = Role(q["role"])
+        tally.add(items[0], _timed_turn(assistant, tally, TurnRequest(first["question"], role)))
+        follow_up = TurnRequest(second["question"], role, history=(first["question"],))
+        result = _timed_turn(assistant, tally, follow_up)
+        tally.add(items[1], result)
+        tally.follow_up(q, result)
     return tally.summary(len(questions))
+
+
+def _timed_turn(assistant: Assistant, tally: AnswerTally, request: TurnRequest) -> TurnResult:
+    """The turn as a streaming client meets it: its latency and its first segment's."""
+    started = time.perf_counter()
+    first: float | None = None
+    for item in assistant.stream(request):
+        if isinstance(item, TurnResult):
+            result = item
+        elif first is None:
+            first = (time.perf_counter() - started) * 1000
+    tally.latencies.append((time.perf_counter() - started) * 1000)
+    tally.first_segments.append(first if first is not None else tally.latencies[-1])
+    return result
 
 
 def untraceable_figures(result: TurnResult) -> list[str]:

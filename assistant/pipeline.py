@@ -21,11 +21,13 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 from assistant import audit
 from assistant.advice.advisor import Advice, Advisor
 from assistant.advice.rules import Profile
+from assistant.answer.composer import localise
 from assistant.answer.conversation import FollowUps
 from assistant.answer.generator import (
     Citation,
@@ -51,10 +53,11 @@ from assistant.guard import (
     says_nothing,
 )
 from assistant.guard.grounding import Evidence, Grounding, Negators
-from assistant.roles import Role
+from assistant.roles import Role, audiences_for
 from assistant.search.glossary import Glossary
 from assistant.search.index import KnowledgeIndex, Snapshot
-from assistant.search.retrieval import Passage, search
+from assistant.search.retrieval import Passage, narrowed, search
+from assistant.search.subjects import Subject, SubjectCatalogue, TitleRules
 from assistant.settings import Settings
 from assistant.text import Language, detect_language, not_text, segments
 from assistant.turn import Audit, Handoff, Memory, NoMemory, TurnRequest, TurnResult
@@ -86,6 +89,11 @@ class Turn:
     standalone: str = ""
     started: float = field(default_factory=time.perf_counter)
     passages: list[Passage] = field(default_factory=list)
+    # What the question is about, where retrieval confirmed it; empty when it names nothing.
+    subject: Subject = field(default_factory=Subject)
+    # For a question about a named policy or procedure, every passage retrieved: the answer
+    # falls back on them when the named documents are silent.
+    wider: list[Passage] = field(default_factory=list)
     advice: Advice | None = None
     handoff: Handoff | None = None
 
@@ -176,6 +184,7 @@ class Assistant:
         glossary: Glossary | None = None,
         memory: Memory | None = None,
         provenance: dict[str, str] | None = None,
+        title_rules: TitleRules | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
@@ -199,6 +208,10 @@ class Assistant:
         self.provenance = {"generator": generator.name, **(provenance or {})}
         # Built once per generation, kept while a turn still reads that generation.
         self._views: weakref.WeakKeyDictionary[Snapshot, KnowledgeView] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.title_rules = title_rules or TitleRules()
+        self._subjects: weakref.WeakKeyDictionary[Snapshot, SubjectCatalogue] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -225,7 +238,7 @@ class Assistant:
         cannot be written) raises here, before the first segment."""
         turn, reply = self._prepare(request)
         self._audit("turn.started", audit.started(turn.request, turn.turn_id, turn.session_id))
-        return self._release(turn, reply)
+        return self._release(turn, self._helpful(turn, reply))
 
     def _audit(self, kind: str, payload: dict[str, Any]) -> None:
         if self.audit is not None:
@@ -258,11 +271,69 @@ class Assistant:
         if says_nothing(text) and (verdicts or not draft.quoted):
             if all(v.rule == "grounding" for v in verdicts):
                 # Nothing the writer said could be traced to its passages: it did not answer.
-                text, draft.grounded = self.wording.decline[turn.language], False
+                draft.decline_reason = self._reason(turn, "no_evidence")
+                help_text = self._decline_help(turn, draft.decline_reason)
+                text, draft.grounded = f"{self.wording.decline[turn.language]}{help_text}", False
             else:
                 text, action = self.output_guard.safe_answer(turn.language), "block"
             yield text
         yield self._record(turn, reply, text, verdicts, action)
+
+    def _helpful(self, turn: Turn, reply: Reply) -> Reply:
+        """A decline says why, and offers the next step that fits the reader: the closest
+        documents, and the hotline and a person for a customer, or the team that owns the
+        topic for staff, never "call the hotline"."""
+        draft = reply.draft
+        if draft.decline_reason is None:
+            return reply
+        draft.decline_reason = self._reason(turn, draft.decline_reason)
+        help_text = self._decline_help(turn, draft.decline_reason)
+        draft.pieces = chain(draft.pieces, segments(help_text))
+        wording = SourceDocument("bank-wording", help_text, "public")
+        return Reply(draft, [*reply.sources, wording])
+
+    def _reason(self, turn: Turn, reason: str) -> str:
+        """A question about a named product that its own documents do not answer is
+        declined because they are silent, whatever check found it."""
+        if turn.subject and reason in ("no_evidence", "subject_absent"):
+            return "subject_silent"
+        return reason
+
+    def _decline_help(self, turn: Turn, reason: str) -> str:
+        language, wording = turn.language, self.wording
+        documents = turn.index.documents
+        lines = []
+        if reason == "subject_silent" and (title := self._subject_title(turn)):
+            lines.append(wording.decline_subject_silent[language].format(title=title))
+        closest = list(dict.fromkeys(p.chunk.doc_id for p in turn.passages))[:3]
+        if closest:
+            titles = [documents[d].meta.get("title", d) for d in closest]
+            listed = ", ".join(f"“{t}”" for t in titles) if language == "en" else "、".join(
+                f"《{t}》" for t in titles
+            )
+            lines.append(wording.decline_closest[language].format(titles=listed))
+        if turn.request.role is Role.customer:
+            lines.append(wording.decline_next_customer[language])
+        else:
+            category = documents[closest[0]].meta.get("category") if closest else None
+            owner = wording.owner(category, language)
+            lines.append(wording.decline_next_staff[language].format(owner=owner))
+        return "".join(f"\n{localise(line, language)}" for line in lines)
+
+    def _subject_title(self, turn: Turn) -> str | None:
+        """The title of the product asked about, in the reader's language where there is a
+        version in it, and only one the reader may see."""
+        readable = {str(a) for a in audiences_for(turn.request.role)}
+        documents = turn.index.documents
+        products = sorted(
+            d
+            for d in turn.subject.products
+            if d in documents and documents[d].meta.get("audience") in readable
+        )
+        if not products:
+            return None
+        preferred = [d for d in products if (d.endswith("-en")) == (turn.language == "en")]
+        return str(documents[(preferred or products)[0]].meta.get("title"))
 
     def _grounded(self, turn: Turn, draft: DraftStream, verdicts: list[Verdict]) -> Iterator[str]:
         """ground: a draft in a writer's own words, each sentence traced to what it cites."""
@@ -302,7 +373,9 @@ class Assistant:
             return turn, self._refusal(turn)
         turn.snapshot = self.index.snapshot()
         question = turn.standalone = self._contextualize(turn)
-        turn.passages = self._retrieve(turn.index, question, request.role)
+        turn.passages, turn.subject, turn.wider = self._retrieve_about(
+            turn.index, question, request.role
+        )
         if request.profile is not None:
             goal = self._searchable(request.profile.goal) or screened.searchable
             turn.advice = self._advise(turn.index, request.profile, goal, language)
@@ -364,6 +437,31 @@ class Assistant:
             glossary=self.glossary,
         )
 
+    def _retrieve_about(
+        self, snapshot: Snapshot, question: str, role: Role
+    ) -> tuple[list[Passage], Subject, list[Passage]]:
+        """The passages that may answer what the question is about (another product's
+        sheet never answers a question about this one), the subject, and for a named
+        policy or procedure the wider set to fall back on."""
+        ranked = self._retrieve(snapshot, question, role, self.settings.candidate_pool)
+        subject = self.subjects(snapshot).of(question)
+        if self.settings.subject_general_passages == "naming":
+            subject = replace(subject, general_must_name=True)
+        passages, subject = narrowed(ranked, subject, self.settings.subject_confirmation)
+        top = self.settings.top_k
+        wider = ranked[:top] if subject and not subject.products else []
+        return passages[:top], subject, wider
+
+    def subjects(self, snapshot: Snapshot) -> SubjectCatalogue:
+        """The generation's catalogue of what its documents are about, built once."""
+        catalogue = self._subjects.get(snapshot)
+        if catalogue is None:
+            catalogue = SubjectCatalogue(
+                snapshot.documents, snapshot.chunks, self.glossary, self.title_rules
+            )
+            self._subjects[snapshot] = catalogue
+        return catalogue
+
     def _advise(
         self, snapshot: Snapshot, profile: Profile, goal: str | None, language: Language
     ) -> Advice:
@@ -381,6 +479,16 @@ class Assistant:
         """The generator's answer; when it declines and suggestions fit the customer, the
         suggestions answer "what suits me?" instead."""
         passages = GenerationInput(question, turn.language, turn.passages, turn.index.bm25.idf)
+        if turn.wider:
+            # A named policy or procedure is answered from its own documents first; when
+            # they are silent (开户 was said in passing), from everything retrieved.
+            whole = self.generator.generate(passages)
+            if not self._answers(turn, whole):
+                turn.passages, turn.subject = turn.wider, Subject()
+                passages = replace(passages, passages=turn.passages)
+            elif turn.advice is None:
+                sources = source_documents(turn.index, whole.citations)
+                return Reply(streamed(whole, segments), sources)
         if turn.advice is None:
             draft = self.generator.stream(passages)
             return Reply(draft, source_documents(turn.index, draft.citations))
@@ -446,6 +554,8 @@ class Assistant:
             handoff=turn.handoff,
             generator=reply.draft.author or self.generator.name,
             standalone=turn.standalone,
+            decline_reason=reply.draft.decline_reason
+            or ("policy" if turn.screened.action == "block" else None),
         )
         self.memory.record(result, turn.request)
         # The last gate: a turn is released once the audit trail holds it as released.

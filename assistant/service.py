@@ -25,6 +25,7 @@ from assistant.search.catalog import DatabaseCatalog, DocumentRecord, FileCatalo
 from assistant.search.embeddings import Embedder, load_embedder
 from assistant.search.glossary import Glossary
 from assistant.search.index import IngestReport, KnowledgeIndex
+from assistant.search.subjects import TitleRules
 from assistant.search.vectorstore import ChromaServer, VectorStoreFactory, vector_stores
 from assistant.settings import Settings
 
@@ -68,6 +69,7 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
         settings.guardrails_dir, index.embedder.embed_passages
     )
     glossary = Glossary.load(settings.knowledge_dir / "glossary.yaml")
+    title_rules = TitleRules.load(settings.knowledge_dir / "glossary.yaml")
     wording = ComposerWording.load(settings.prompts_dir)
     context = GeneratorContext(
         settings.prompts_dir,
@@ -99,6 +101,7 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
         FollowUps.load(settings.prompts_dir),
         glossary,
         provenance=provenance,
+        title_rules=title_rules,
     )
 
 

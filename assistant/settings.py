@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     candidate_pool: int = Field(40, ge=5, description="Candidates each retriever hands to fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion damping constant.")
+    subject_confirmation: int = Field(
+        5,
+        ge=0,
+        description="A question that names a product is not answered from another "
+        "product's sheet, when one of its own documents ranks within this many retrieved "
+        "passages; 0 turns this off.",
+    )
+    subject_general_passages: Literal["all", "naming"] = Field(
+        "all",
+        description="For a question about a product, which passages of general documents "
+        "(policies, procedures) may answer: all, or only those that name the product.",
+    )
     min_answer_support: float = Field(
         0.32, ge=0, le=1, description="Below this support the composer declines to answer."
     )

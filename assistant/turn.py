@@ -67,6 +67,8 @@ class TurnResult:
     generator: str = ""
     # The question as retrieval and the generator read it (a follow-up made standalone).
     standalone: str = ""
+    # Why it was declined (assistant.answer.generator.DECLINE_REASONS); None when answered.
+    decline_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -81,6 +83,7 @@ class TurnResult:
             "elapsed_ms": round(self.elapsed_ms, 1),
             "question": self.question,
             "generator": self.generator,
+            "decline_reason": self.decline_reason,
         }
         if self.advice is not None:
             payload["suggestions"] = self.advice.as_dict()

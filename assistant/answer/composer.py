@@ -112,6 +112,22 @@ def sentence_units(passage_text: str) -> list[str]:
     return [unit for unit in units if unit]
 
 
+def list_of(passage_text: str, limit: int = 1200) -> list[str]:
+    """A passage's list as Markdown lines, with the sentence that introduces it; empty when
+    the passage holds no list of two items or more, or one too long to quote whole."""
+    lines = [line.strip() for line in passage_text.splitlines() if line.strip()]
+    bullets = [i for i, line in enumerate(lines) if _BULLET.match(line)]
+    if len(bullets) < 2:
+        return []
+    start = bullets[0] - 1 if bullets[0] > 0 else bullets[0]
+    end = bullets[-1] + 1
+    items = [
+        f"- {_BULLET.sub('', line)}" if _BULLET.match(line) else line
+        for line in lines[start:end]
+    ]
+    return items if sum(len(i) for i in items) <= limit else []
+
+
 def render_row(header: Sequence[str], cells: Sequence[str]) -> str:
     """'| 期限 | 年利率 |' over '| 3年 | 1.90% |' reads as '期限：3年，年利率：1.90%。'"""
     pairs = [f"{h}：{c}" if h else c for h, c in zip(header, cells, strict=False) if c]
@@ -366,10 +382,19 @@ class ExtractiveComposer:
         self.scopes = glossary.opposed_scopes
 
     def generate(self, request: GenerationInput) -> Draft:
-        chosen = self.choose(request)
+        chosen, reason = self.choose_why(request)
+        if chosen and self.wording.wants_list(request.question):
+            chunk = request.passages[chosen[0].passage_rank].chunk
+            if items := list_of(chunk.text):
+                return self._cite_list(request, chosen[0].passage_rank, items)
         if not chosen:
             decline = self.wording.decline[request.language]
-            return Draft(text=localise(decline, request.language), grounded=False, quoted=True)
+            return Draft(
+                text=localise(decline, request.language),
+                grounded=False,
+                quoted=True,
+                decline_reason=reason,
+            )
         return self._cite(request, chosen)
 
     def stream(self, request: GenerationInput) -> DraftStream:
@@ -378,26 +403,35 @@ class ExtractiveComposer:
     def choose(self, request: GenerationInput) -> list[Candidate]:
         """The sentences that answer the question; none when any check finds the passages
         are about something else than what was asked."""
+        return self.choose_why(request)[0]
+
+    def choose_why(self, request: GenerationInput) -> tuple[list[Candidate], str | None]:
+        """The chosen sentences, or none and the reason (a DECLINE_REASONS code)."""
         weight = request.term_weight
         candidates = rank_candidates(
             request.question, request.passages, weight, self.similarity, self.terms_of
         )
+        supported = select(candidates, self.min_support, self.limits)
         chosen = [
             c
-            for c in select(candidates, self.min_support, self.limits)
+            for c in supported
             if offers_terms(request.question, _whole(request.passages[c.passage_rank].chunk))
         ]
+        if supported and not chosen:
+            return [], "term_not_offered"
         if not chosen or not _on_topic(request, chosen[0], weight, self.terms_of):
-            return []
+            return [], "no_evidence"
         rare = self.key_rarity * weight("\x00")  # rarer than this, a word names something specific
         if absent_subjects(
             request.question, request.passages, request.language, weight, rare, self.terms_of
         ):
-            return []
+            return [], "subject_absent"
         if not answers_amount(request.question, [c.text for c in chosen]):
-            return []
+            return [], "no_evidence"
         quoted = _quoted_context(request.passages, chosen)
-        return [] if crosses_scope(request.question, quoted, self.scopes) else chosen
+        if crosses_scope(request.question, quoted, self.scopes):
+            return [], "other_side_of_boundary"
+        return chosen, None
 
     def evidence(self, request: GenerationInput, min_support: float, limit: int) -> list[int]:
         """The passages (by rank) another writer may answer from, best first: those with a
@@ -424,6 +458,18 @@ class ExtractiveComposer:
             if best[rank] >= min_support
             and offers_terms(request.question, _whole(request.passages[rank].chunk))
         ][:limit]
+
+    def _cite_list(self, request: GenerationInput, rank: int, items: list[str]) -> Draft:
+        """The whole list of the passage that answers, as a Markdown list, cited once."""
+        chunk = request.passages[rank].chunk
+        intro = self.wording.answer_intro[request.language].format(title=chunk.title)
+        body = "\n".join(items)
+        return Draft(
+            text=localise(f"{intro}\n{body}[1]", request.language),
+            citations=[citation_of(1, chunk)],
+            grounded=True,
+            quoted=True,
+        )
 
     def _cite(self, request: GenerationInput, chosen: list[Candidate]) -> Draft:
         """The chosen sentences, a paragraph per source document, each source cited as [n]."""

@@ -60,6 +60,8 @@ class Draft:
     quoted: bool = False
     author: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Why a writer declined (a code from DECLINE_REASONS); None when it answered.
+    decline_reason: str | None = None
 
 
 @dataclass
@@ -75,6 +77,21 @@ class DraftStream:
     # Who wrote it, when not the generator asked (a fall-back), and why.
     author: str | None = None
     notes: list[str] = field(default_factory=list)
+    decline_reason: str | None = None
+
+
+# Why a turn was declined, recorded with it: the passages say nothing that answers it; they
+# do not name what it asks about; they do not offer the term or option asked for; they speak
+# of the other side of a boundary (境内 for 境外); the named product's own documents are
+# silent; or a rule of the bank's policy refused it.
+DECLINE_REASONS = (
+    "no_evidence",
+    "subject_absent",
+    "term_not_offered",
+    "other_side_of_boundary",
+    "subject_silent",
+    "policy",
+)
 
 
 class Generator(Protocol):
@@ -132,6 +149,7 @@ def streamed(draft: Draft, pieces: Callable[[str], list[str]]) -> DraftStream:
         draft.quoted,
         draft.author,
         list(draft.notes),
+        draft.decline_reason,
     )
 
 

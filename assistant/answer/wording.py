@@ -5,7 +5,8 @@ fills."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import re
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from string import Formatter
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import yaml
 
 from assistant.errors import ConfigurationError
-from assistant.text import LANGUAGES
+from assistant.text import LANGUAGES, fold
 
 # What code fills in each text, by key.
 PLACEHOLDERS: dict[str, frozenset[str]] = {
@@ -22,6 +23,10 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "suggestions_intro": frozenset({"tier", "risk"}),
     "risk_not_assessed": frozenset(),
     "handoff_reference": frozenset({"reference"}),
+    "decline_subject_silent": frozenset({"title"}),
+    "decline_closest": frozenset({"titles"}),
+    "decline_next_customer": frozenset(),
+    "decline_next_staff": frozenset({"owner"}),
 }
 
 
@@ -32,14 +37,62 @@ class ComposerWording:
     suggestions_intro: dict[str, str]
     risk_not_assessed: dict[str, str]
     handoff_reference: dict[str, str]
+    decline_subject_silent: dict[str, str]
+    decline_closest: dict[str, str]
+    decline_next_customer: dict[str, str]
+    decline_next_staff: dict[str, str]
+    # Who owns a topic, for staff after a decline: owner -> language -> name, and which
+    # owner each document category falls to.
+    staff_owners: dict[str, dict[str, str]] = field(default_factory=dict)
+    owner_of_category: dict[str, str] = field(default_factory=dict)
+    # Questions that ask for a list or steps, answered with the whole list.
+    asks_for_list: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def load(cls, prompts_dir: Path) -> ComposerWording:
         path = prompts_dir / "composer.yaml"
         data = read_texts_file(path)
+        owners = data.get("staff_owners")
+        categories = data.get("owner_of_category", {})
+        if not isinstance(owners, dict) or "default" not in owners:
+            raise ConfigurationError(f"{path}: staff_owners needs a 'default' owner")
+        if not isinstance(categories, dict) or not set(categories.values()) <= set(owners):
+            raise ConfigurationError(
+                f"{path}: owner_of_category must map categories to owners in staff_owners"
+            )
         return cls(
-            **{f.name: texts_in(path, data, f.name, PLACEHOLDERS[f.name]) for f in fields(cls)}
+            **{
+                f.name: texts_in(path, data, f.name, PLACEHOLDERS[f.name])
+                for f in fields(cls)
+                if f.name in PLACEHOLDERS
+            },
+            staff_owners={
+                owner: texts_in(path, owners, owner, frozenset()) for owner in owners
+            },
+            owner_of_category={str(k): str(v) for k, v in categories.items()},
+            asks_for_list=_patterns(path, data, "asks_for_list"),
         )
+
+    def wants_list(self, question: str) -> bool:
+        folded = fold(question)
+        return any(pattern.search(folded) for pattern in self.asks_for_list)
+
+    def owner(self, category: str | None, language: str) -> str:
+        """The team that owns a document category, in the reader's language."""
+        owner = self.owner_of_category.get(category or "", "default")
+        return self.staff_owners[owner][language]
+
+
+def _patterns(path: Path, data: dict[str, Any], key: str) -> tuple[re.Pattern[str], ...]:
+    patterns = data.get(key, [])
+    if not isinstance(patterns, list):
+        raise ConfigurationError(f"{path}: {key} must be a list of regular expressions")
+    try:
+        return tuple(re.compile(str(p)) for p in patterns)
+    except re.error as error:
+        raise ConfigurationError(
+            f"{path}: {key} has a pattern that does not compile: {error}"
+        ) from None
 
 
 def read_texts_file(path: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from assistant.search.catalog import IndexedChunk
 from assistant.search.embeddings import Embedder
 from assistant.search.glossary import Glossary
 from assistant.search.index import Snapshot
+from assistant.search.subjects import Subject
 from assistant.search.vectorstore import PassageFilter
 from assistant.text import to_simplified
 
@@ -81,6 +82,19 @@ def search(
         )
         for chunk_id in best
     ]
+
+
+def narrowed(
+    ranked: Sequence[Passage], subject: Subject, confirm_within: int
+) -> tuple[list[Passage], Subject]:
+    """The passages the subject admits, best first, and the subject, when retrieval
+    confirms it: one of its documents ranks within the first `confirm_within`. Otherwise
+    the names the question used were about something else (a "gold customer" is not gold
+    bars), and nothing is narrowed. 0 turns narrowing off."""
+    confirmed = any(p.chunk.doc_id in subject.documents for p in ranked[:confirm_within])
+    if not subject or not confirmed:
+        return list(ranked), Subject()
+    return [p for p in ranked if subject.admits(p.chunk)], subject
 
 
 def _dense(

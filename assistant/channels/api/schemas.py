@@ -96,6 +96,11 @@ class ChatResponse(BaseModel):
     verdicts: list[dict[str, Any]]
     elapsed_ms: float
     generator: str = Field("", description="Who wrote the answer: extractive, llm, ...")
+    decline_reason: str | None = Field(
+        None,
+        description="Why the question was declined: no_evidence, subject_absent, "
+        "term_not_offered, other_side_of_boundary, subject_silent or policy; null if answered.",
+    )
     suggestions: dict[str, Any] | None = None
     handoff: HandoffInfo | None = None
 
