@@ -19,7 +19,7 @@ import re
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any
@@ -159,6 +159,13 @@ def writer_notes(draft: DraftStream) -> list[Verdict]:
 
 def _worst(verdicts: list[Verdict]) -> Action:
     return most_severe(v.action for v in verdicts)
+
+
+def _in_language(doc_id: str, language: Language, documents: Mapping[str, Any]) -> str:
+    """The version of a document in the reader's language, where there is one."""
+    chinese = doc_id.removesuffix("-en")
+    wanted = f"{chinese}-en" if language == "en" else chinese
+    return wanted if wanted in documents else doc_id
 
 
 def new_handoff_reference() -> str:
@@ -305,11 +312,15 @@ class Assistant:
         lines = []
         if reason == "subject_silent" and (title := self._subject_title(turn)):
             lines.append(wording.decline_subject_silent[language].format(title=title))
-        closest = list(dict.fromkeys(p.chunk.doc_id for p in turn.passages))[:3]
+        closest = list(
+            dict.fromkeys(_in_language(p.chunk.doc_id, language, documents) for p in turn.passages)
+        )[:3]
         if closest:
             titles = [documents[d].meta.get("title", d) for d in closest]
-            listed = ", ".join(f"“{t}”" for t in titles) if language == "en" else "、".join(
-                f"《{t}》" for t in titles
+            listed = (
+                ", ".join(f"“{t}”" for t in titles)
+                if language == "en"
+                else "、".join(f"《{t}》" for t in titles)
             )
             lines.append(wording.decline_closest[language].format(titles=listed))
         if turn.request.role is Role.customer:

@@ -106,3 +106,45 @@ def test_reports_are_markdown_with_a_chart(tmp_path: Path) -> None:
     assert "![demo](demo.svg)" in text and "| nested.a | 1 |" in text
     assert "<rect" in (tmp_path / "demo.svg").read_text(encoding="utf-8")
     assert svg_bars({"x": 2.0}, "t").count("<rect") == 1
+
+
+def test_the_runner_counts_answers_from_another_product_and_reads_follow_ups_in_context(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    question_set = tmp_path / "set.yaml"
+    question_set.write_text(
+        """
+as_of: 2026-06-01
+questions:
+- id: x1
+  question: "大额存单起存金额是多少？"
+  language: zh-CN
+  role: customer
+  gold: []
+  facts: []
+  kind: unanswerable
+  subject: ["dep-time-deposit"]
+conversations:
+- id: f1
+  language: zh-CN
+  role: customer
+  turns:
+  - question: "大额存单起存金额是多少？"
+    gold: ["dep-large-cd-2026-01"]
+    facts: ["20万元"]
+    subject: ["dep-large-cd-2026-01"]
+  - question: "那两年期的利率呢？"
+    gold: ["dep-large-cd-2026-01"]
+    facts: ["1.60%"]
+    subject: ["dep-large-cd-2026-01"]
+""",
+        encoding="utf-8",
+    )
+    loaded = load_question_set(question_set)
+    assert [q["kind"] for q in loaded.questions] == ["unanswerable", "conversation"]
+    summary = evaluate_answers(assistant, loaded.questions)
+    # x1 pretends to ask about the time deposit: the CD sheet that answers is another product.
+    assert summary["answers_from_another_product"] == 1
+    assert summary["answers_about_a_subject"] == 3
+    assert summary["follow_ups"] == 1 and summary["follow_up_gold_cited"] == 1.0
+    assert summary["fact_coverage"] == 1.0  # 20万元 in turn 1, 1.60% in turn 2
