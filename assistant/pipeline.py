@@ -463,6 +463,11 @@ class Assistant:
         wider = ranked[:top] if subject and not subject.products else []
         return passages[:top], subject, wider
 
+    def passages_for(self, question: str, role: Role) -> list[Passage]:
+        """The passages a turn's generator reads for this question: retrieved, then
+        narrowed to its subject."""
+        return self._retrieve_about(self.index.snapshot(), question, role)[0]
+
     def subjects(self, snapshot: Snapshot) -> SubjectCatalogue:
         """The generation's catalogue of what its documents are about, built once."""
         catalogue = self._subjects.get(snapshot)

@@ -31,8 +31,8 @@ def test_a_generator_named_in_the_settings_answers_through_the_chat_api(
         streamed = client.post(
             "/v1/chat", json={"message": "大额存单起存金额是多少？", "stream": True}
         ).text
-    # The plugin's own wording: the first sentence of the best passage, cited [1].
-    best = assistant.search("大额存单起存金额是多少？", Role.customer, 1)[0].chunk
+    # The plugin's own wording: the first sentence of the best passage it is given, cited [1].
+    best = assistant.passages_for("大额存单起存金额是多少？", Role.customer)[0].chunk
     assert body["answer"].startswith(best.text.split("。")[0])
     assert body["answer"].endswith("[1]") and body["grounded"]
     assert [c["chunk_id"] for c in body["citations"]] == [best.chunk_id]

@@ -192,7 +192,13 @@ class LanguageModelGenerator:
         log.debug("llm declines: %s", why)
         text = self.composer.wording.decline[request.language]
         return DraftStream(
-            [], False, iter(segments(text)), quoted=True, author=self.name, notes=[why]
+            [],
+            False,
+            iter(segments(text)),
+            quoted=True,
+            author=self.name,
+            notes=[why],
+            decline_reason="no_evidence",
         )
 
     def _failed(self, request: GenerationInput, error: Exception) -> DraftStream:

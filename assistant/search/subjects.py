@@ -52,7 +52,7 @@ class Subject:
         products (the tier rules say who may buy a product whose sheet does not). For a
         question about a named policy or procedure (开户, the complaints process): only its
         own documents, not another rule that happens to share the question's words."""
-        if chunk.doc_id in self.documents:
+        if not self.documents or chunk.doc_id in self.documents:
             return True
         if not self.products:
             return False
