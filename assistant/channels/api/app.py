@@ -48,10 +48,11 @@ def create_services(settings: Settings, assistant: Assistant | None = None) -> S
         )
     trail = AuditTrail(settings.audit_database(), settings.audit_key)
     assistant = assistant or build_assistant(settings)
-    # The current generation is opened as the worker starts: its first turn does not pay
-    # for it, and /healthz can name it. No index yet, or a server away: /readyz says which.
+    # The current generation is opened (and its subject catalogue built) as the worker
+    # starts: its first turn does not pay for it, and /healthz can name it. No index yet,
+    # or a server away: /readyz says which.
     with suppress(AssistantError):
-        assistant.index.snapshot()
+        assistant.subjects(assistant.index.snapshot())
     return Services(
         settings,
         assistant.with_memory(store, trail),
