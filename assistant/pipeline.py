@@ -161,11 +161,15 @@ def _worst(verdicts: list[Verdict]) -> Action:
     return most_severe(v.action for v in verdicts)
 
 
-def _in_language(doc_id: str, language: Language, documents: Mapping[str, Any]) -> str:
-    """The version of a document in the reader's language, where there is one."""
+def _in_language(
+    doc_id: str, language: Language, documents: Mapping[str, Any], readable: set[str]
+) -> str:
+    """The version of a document in the reader's language, where there is one the reader
+    may see; else the document itself (which retrieval already let the reader see)."""
     chinese = doc_id.removesuffix("-en")
     wanted = f"{chinese}-en" if language == "en" else chinese
-    return wanted if wanted in documents else doc_id
+    visible = wanted in documents and documents[wanted].meta.get("audience") in readable
+    return wanted if visible else doc_id
 
 
 def new_handoff_reference() -> str:
@@ -312,8 +316,11 @@ class Assistant:
         lines = []
         if reason == "subject_silent" and (title := self._subject_title(turn)):
             lines.append(wording.decline_subject_silent[language].format(title=title))
+        readable = {str(a) for a in audiences_for(turn.request.role)}
         closest = list(
-            dict.fromkeys(_in_language(p.chunk.doc_id, language, documents) for p in turn.passages)
+            dict.fromkeys(
+                _in_language(p.chunk.doc_id, language, documents, readable) for p in turn.passages
+            )
         )[:3]
         if closest:
             titles = [documents[d].meta.get("title", d) for d in closest]
