@@ -295,9 +295,12 @@ class Assistant:
         documents, and the hotline and a person for a customer, or the team that owns the
         topic for staff, never "call the hotline"."""
         draft = reply.draft
-        if draft.decline_reason is None:
-            return reply
-        draft.decline_reason = self._reason(turn, draft.decline_reason)
+        if draft.decline_reason is None and not (
+            not turn.stopped and not draft.grounded and not draft.citations
+        ):
+            return reply  # an answer, or the input rails' own reply
+        # A writer (a plugin, say) that declines without saying why found no evidence.
+        draft.decline_reason = self._reason(turn, draft.decline_reason or "no_evidence")
         help_text = self._decline_help(turn, draft.decline_reason)
         draft.pieces = chain(draft.pieces, segments(help_text))
         wording = SourceDocument("bank-wording", help_text, "public")
@@ -578,7 +581,7 @@ class Assistant:
             generator=reply.draft.author or self.generator.name,
             standalone=turn.standalone,
             decline_reason=reply.draft.decline_reason
-            or ("policy" if turn.screened.action == "block" else None),
+            or ("policy" if "block" in (turn.screened.action, action) else None),
         )
         self.memory.record(result, turn.request)
         # The last gate: a turn is released once the audit trail holds it as released.

@@ -37,6 +37,11 @@ def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIn
     embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
     directory = settings.index_dir(index_name)
     if settings.shared_index():
+        if settings.chroma_url is None and not settings.database().startswith("sqlite"):
+            raise ConfigurationError(
+                "ASSISTANT_INDEX_CATALOG=database shares the index's pointer between hosts, "
+                "but its vectors would stay on this host's disk: set ASSISTANT_CHROMA_URL too"
+            )
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # where SQLite is by default
     return KnowledgeIndex(
         directory,

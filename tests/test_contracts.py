@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from assistant.answer.generator import GenerationInput, Generator, GeneratorContext, generators
+from assistant.errors import Unavailable
 from assistant.pipeline import Assistant
 from assistant.registry import load_plugins
 from assistant.roles import Role
@@ -193,7 +194,7 @@ def test_a_chroma_server_forgets_a_dropped_generation_and_keeps_the_others(
     filled(stores, kept).close()
     filled(stores, dropped).close()
     stores.drop(generation(dropped))
-    with pytest.raises(Exception, match="does not exist"):
+    with pytest.raises(Unavailable, match="cannot be opened on the Chroma server"):
         stores.open(generation(dropped))
     assert stores.open(generation(kept)).count() == 4
 

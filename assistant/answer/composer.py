@@ -50,7 +50,8 @@ Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 _ASKS_AMOUNT = re.compile(r"多少|几|how (?:much|many)", re.IGNORECASE)
 _STATES_AMOUNT = re.compile(r"\d|免|不收|\bfree\b|waived|no (?:fee|charge)", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
-_BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)]\s*)")
+# A list item's marker; a number that goes on (1.55%, 2026.01.01) is not one.
+_BULLET = re.compile(r"^\s*(?:[-*•]\s+|\d+[.、)](?!\d)\s*)")
 _OPENS_LIST = ("：", ":")
 # A term a question names as a product variant (5年期, 7天通知, a 14-day notice deposit), and
 # any duration a passage mentions (5年, 3个月, 90 days), read in folded text.

@@ -147,6 +147,7 @@ class LanguageModelGenerator:
             quoted=stream.quoted,
             author=stream.author,
             notes=stream.notes,
+            decline_reason=stream.decline_reason,
         )
 
     def stream(self, request: GenerationInput) -> DraftStream:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.errors import Unavailable
-from assistant.migrations import upgrade
+from assistant.migrations import lost_table, upgrade
 
 # The hash the first record of a stream chains to.
 GENESIS = "0" * 64
@@ -114,14 +114,15 @@ class AuditTrail:
             with Session(self.engine) as session:
                 yield session
         except (IntegrityError, OperationalError) as error:
-            if not _lost_table(error):
+            if not lost_table(error):
                 raise  # a race between workers: the caller tries again
             self._recreate_quietly()
             raise _unavailable(error) from None
         except SQLAlchemyError as error:
             # A store that lost its table (a file deleted, a database restored) gets it
             # back on the next call: the trail recovers without a restart.
-            self._recreate_quietly()
+            if lost_table(error):
+                self._recreate_quietly()
             raise _unavailable(error) from None
 
     def _recreate_quietly(self) -> None:
@@ -215,12 +216,19 @@ class AuditTrail:
             PURGED,
             {"below_position": below, "anchor_hash": last.hash, "before": before.isoformat()},
         )
+        try:
+            self._purge_below(stream, below, last.hash)
+        except (IntegrityError, OperationalError) as error:  # busy: the next run purges
+            raise _unavailable(error) from None
+        return len(old)
+
+    def _purge_below(self, stream: str, below: int, anchor: str) -> None:
         with self._session() as session, session.begin():
             session.add(
                 PurgeRow(
                     stream=stream,
                     below_position=below,
-                    anchor_hash=last.hash,
+                    anchor_hash=anchor,
                     purged_at=datetime.now(UTC).isoformat(),
                 )
             )
@@ -228,7 +236,6 @@ class AuditTrail:
             session.execute(
                 delete(AuditRow).where(AuditRow.stream == stream).where(AuditRow.position < below)
             )
-        return len(old)
 
     def _latest_purge(self, stream: str) -> PurgeRow | None:
         with self._session() as session:
@@ -291,10 +298,6 @@ def _misplaced(row: AuditRow, position_of: dict[str, int]) -> str:
 def _announces(row: AuditRow, mark: dict[str, Any]) -> bool:
     payload = json.loads(row.payload)
     return all(payload.get(k) == v for k, v in mark.items())
-
-
-def _lost_table(error: SQLAlchemyError) -> bool:
-    return "no such table" in str(error) or "does not exist" in str(error)
 
 
 def _unavailable(error: SQLAlchemyError) -> Unavailable:

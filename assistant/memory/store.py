@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.errors import NotFound, Unavailable
-from assistant.migrations import upgrade
+from assistant.migrations import lost_table, upgrade
 from assistant.turn import TurnRequest, TurnResult
 
 
@@ -120,9 +120,11 @@ class ConversationStore:
                     yield session
         except SQLAlchemyError as error:
             # A database that lost its tables (a file deleted, a fresh server) gets them back
-            # for the next call: the service recovers without a restart.
-            with suppress(Unavailable):
-                upgrade(self.engine, repair=True)
+            # for the next call: the service recovers without a restart. Any other error
+            # (a race between workers, a value too long) leaves the schema alone.
+            if lost_table(error):
+                with suppress(Unavailable):
+                    upgrade(self.engine, repair=True)
             raise Unavailable(
                 f"the conversation store cannot be reached ({type(error).__name__}); "
                 "nothing was stored: try again shortly"

@@ -5,19 +5,22 @@ Every component brings its database to the newest revision when it opens it (`up
 again when it finds a table missing: the migrations create only what is not there yet, so
 running them on a database made by an older version, or one that lost a table mid-service,
 repairs it without touching what is stored. Two workers starting at once take turns (an
-advisory lock on PostgreSQL; SQLite serialises writers itself).
+advisory lock on PostgreSQL, a lock file beside an SQLite database).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.errors import Unavailable
@@ -39,7 +42,7 @@ def upgrade(engine: Engine, repair: bool = False) -> None:
     """Bring the database to the newest revision. With `repair`, the migrations run again
     from the start even if the database says it is current (a table was lost)."""
     try:
-        with _migrating, engine.begin() as connection:
+        with _migrating, _across_processes(engine), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("select pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             settings = config()
@@ -55,6 +58,24 @@ def upgrade(engine: Engine, repair: bool = False) -> None:
         ) from None
 
 
-def has_tables(engine: Engine, *names: str) -> bool:
-    present = set(inspect(engine).get_table_names())
-    return all(name in present for name in names)
+@contextmanager
+def _across_processes(engine: Engine) -> Iterator[None]:
+    """SQLite runs DDL outside a transaction: workers starting together on a new file take
+    turns through a lock file beside it. PostgreSQL takes its advisory lock instead."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrations.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lost_table(error: SQLAlchemyError) -> bool:
+    """Whether a database error says a table is gone (a file deleted, a fresh server)."""
+    return "no such table" in str(error) or "does not exist" in str(error)
+
+

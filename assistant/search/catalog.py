@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Integer, String, Text, create_engine, delete, select, text
 from sqlalchemy import insert as insert_into
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -307,7 +307,9 @@ class DatabaseCatalog:
         with self._local:
             if self.engine.dialect.name == "postgresql":
                 key = zlib.crc32(f"index:{self.index_name}".encode())
-                with self.engine.connect() as connection:
+                # Autocommit: a connection idle in a transaction for the whole ingest may be
+                # ended by the server (idle_in_transaction_session_timeout), lock and all.
+                with self._locking_connection() as connection:
                     connection.execute(text("select pg_advisory_lock(:key)"), {"key": key})
                     try:
                         yield
@@ -317,6 +319,15 @@ class DatabaseCatalog:
             self._workspace.mkdir(parents=True, exist_ok=True)
             with _file_lock(self._workspace / ".lock"):
                 yield
+
+
+    @contextmanager
+    def _locking_connection(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as error:
+            raise _unavailable(error) from None
 
 
 def _unavailable(error: SQLAlchemyError) -> Unavailable:

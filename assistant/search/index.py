@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -263,6 +264,28 @@ class KnowledgeIndex:
         generation = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         ref = self._ref(generation)
         store = self.vectors.create(ref)
+        try:
+            self._fill(store, old, reused, fresh, progress)
+            store.close()
+            chunks = sorted(reused + fresh, key=lambda c: (c.doc_id, c.ordinal))
+            self.catalog.write(generation, GenerationContent(chunks, records, self.manifest()))
+        except BaseException:
+            # A half-built generation leaves nothing behind: no collection on a server that
+            # no catalogue row names, no folder.
+            with suppress(Exception):
+                store.close()
+            self._discard(generation)
+            raise
+        return generation
+
+    def _fill(
+        self,
+        store: VectorStore,
+        old: Snapshot | None,
+        reused: list[IndexedChunk],
+        fresh: list[IndexedChunk],
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
         done, total = 0, len(reused) + len(fresh)
         for start in range(0, len(reused), _BATCH):
             part = reused[start : start + _BATCH]
@@ -278,18 +301,23 @@ class KnowledgeIndex:
             done += len(part)
             if progress:
                 progress(done, total)
-        store.close()
-        chunks = sorted(reused + fresh, key=lambda c: (c.doc_id, c.ordinal))
-        self.catalog.write(generation, GenerationContent(chunks, records, self.manifest()))
-        return generation
 
     def _collect_garbage(self, keep: set[str]) -> None:
         """Drop generations that no reader can still be using: all but the current and the
         one before it (a reader that opened it a moment ago may still be answering)."""
         for generation in self.catalog.generations():
             if generation not in keep:
-                self.vectors.drop(self._ref(generation))
-                self.catalog.drop(generation)
+                self._discard(generation)
+
+    def _discard(self, generation: str) -> None:
+        """Forget a generation: its vectors first, then its catalogue entry, so that a
+        collection is never left that no entry names. A failure is logged, never raised:
+        the ingest has switched already, and the next one tries again."""
+        try:
+            self.vectors.drop(self._ref(generation))
+            self.catalog.drop(generation)
+        except Exception as error:
+            log.warning("generation %s of %s not dropped yet: %s", generation, self.name, error)
 
     def _ref(self, generation: str) -> GenerationRef:
         return GenerationRef(self.name, generation, self.catalog.folder(generation))

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import chromadb
 import numpy as np
+from chromadb.errors import NotFoundError
 
 from assistant.errors import ConfigurationError, Unavailable
 from assistant.registry import Registry
@@ -253,7 +254,8 @@ class ChromaServer:
     """A Chroma server (`chroma run`), one collection per index generation. Every worker on
     every host reads the same vectors; the catalogue says which collection is current."""
 
-    name = "chroma"
+    # Its own name in the manifest: an index built in a folder is not served from a server.
+    name = "chroma-server"
 
     def __init__(self, embedder: Embedder, url: str) -> None:
         self._embeddings = ChromaEmbeddings(embedder)
@@ -286,17 +288,25 @@ class ChromaServer:
 
     def open(self, generation: GenerationRef) -> ChromaStore:
         client = self._client()
-        return ChromaStore(
-            client,
-            client.get_collection(generation.collection, embedding_function=self._embeddings),
-        )
+        try:
+            collection = client.get_collection(
+                generation.collection, embedding_function=self._embeddings
+            )
+        except Exception as error:  # missing (a server restarted empty) or unreachable
+            client.close()
+            raise Unavailable(
+                f"collection {generation.collection} cannot be opened on the Chroma server at "
+                f"{self.url} ({type(error).__name__}); if it is gone, rebuild the index with "
+                "`assistant ingest --prune`"
+            ) from None
+        return ChromaStore(client, collection)
 
     def drop(self, generation: GenerationRef) -> None:
         client = self._client()
         try:
             client.delete_collection(generation.collection)
-        except Exception as error:  # already gone, or the server is away: nothing to keep
-            log.info("collection %s not dropped: %s", generation.collection, error)
+        except NotFoundError:
+            pass  # already gone
         finally:
             client.close()
 

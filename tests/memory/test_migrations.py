@@ -84,3 +84,25 @@ def test_a_database_made_before_the_migrations_is_brought_up_to_date_with_its_ro
             "app:1:customer"
         )
         assert MigrationContext.configure(db).get_current_revision() == head()
+
+
+def test_workers_starting_together_on_a_new_sqlite_file_take_turns(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    url, start = f"sqlite:///{tmp_path / 'new.db'}", tmp_path / "start"
+    code = (
+        "import pathlib, time, sqlalchemy; from assistant.migrations import upgrade\n"
+        f"while not pathlib.Path({str(start)!r}).exists(): time.sleep(0.01)\n"
+        f"upgrade(sqlalchemy.create_engine({url!r}))"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(4)
+    ]
+    time.sleep(4)  # every worker has imported and waits; then all start at once
+    start.touch()
+    errors = [worker.communicate(timeout=120)[1].decode()[-300:] for worker in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0, 0], errors
+    with sqlalchemy.create_engine(url).connect() as db:
+        assert MigrationContext.configure(db).get_current_revision() == head()

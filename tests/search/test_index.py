@@ -142,6 +142,7 @@ def test_a_failed_ingest_leaves_the_served_index_as_it_was(
     with pytest.raises(RuntimeError, match="embedding worker died"):
         ingest_paths(broken, [folder], DEFAULTS)
     assert good.current_generation() == before
+    assert good.catalog.generations() == [before]  # nothing half-built is left behind
     assert "起存金额为20万元。" in {c.text for c in good.snapshot().chunks}
     assert ids_for(good, embedder, "大额存单起存金额")[0] == "cd"
 

@@ -2,9 +2,9 @@
 
 `audit_purges` records, per stream, the position below which records were purged and the hash
 the first kept record chains to; it is append-only itself. The trail's triggers now let a
-DELETE through only for records below the stream's latest mark, so removing any other record
-is still refused by the database. The purge is also a record in the chain, which is how
-`assistant audit verify` tells a purge from a deletion.
+DELETE through only for records below the stream's latest mark. Whoever may insert a mark
+(the application's own database role) may therefore delete below it; the purge is also a
+record in the chain, and `assistant audit verify` reports a mark the chain never recorded.
 
 Revision ID: 0002
 Revises: 0001
