@@ -24,7 +24,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, create_engine, delete, select
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -205,11 +214,22 @@ class AuditTrail:
         """Remove the records written before `before` (the retention period), the newest
         record always kept. The purge is first written into the chain, then marked, then
         carried out, so `verify` can tell it from a deletion. How many were removed."""
-        found = self.rows(stream)
-        old = [r for r in found[:-1] if datetime.fromisoformat(r.recorded_at) < before]
-        if not old:
-            return 0
-        last = old[-1]
+        # Asked of the database, not read whole: years of records stay where they are.
+        cutoff = before.astimezone(UTC).isoformat()  # records carry UTC ISO times
+        in_stream = AuditRow.stream == stream
+        with self._session() as session:
+            first, newest = session.execute(
+                select(func.min(AuditRow.position), func.max(AuditRow.position)).where(in_stream)
+            ).one()
+            last = session.scalars(
+                select(AuditRow)
+                .where(in_stream, AuditRow.recorded_at < cutoff, AuditRow.position < newest)
+                .order_by(AuditRow.position.desc())
+                .limit(1)
+            ).first()
+            if last is None:
+                return 0
+            session.expunge(last)
         below = last.position + 1
         self.append(
             stream,
@@ -220,7 +240,7 @@ class AuditTrail:
             self._purge_below(stream, below, last.hash)
         except (IntegrityError, OperationalError) as error:  # busy: the next run purges
             raise _unavailable(error) from None
-        return len(old)
+        return int(below - first)
 
     def _purge_below(self, stream: str, below: int, anchor: str) -> None:
         with self._session() as session, session.begin():
