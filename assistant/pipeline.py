@@ -57,7 +57,7 @@ from assistant.roles import Role, audiences_for
 from assistant.search.glossary import Glossary
 from assistant.search.index import KnowledgeIndex, Snapshot
 from assistant.search.retrieval import Passage, narrowed, search
-from assistant.search.subjects import Subject, SubjectCatalogue, TitleRules
+from assistant.search.subjects import ENGLISH_TWIN, Subject, SubjectCatalogue, TitleRules
 from assistant.settings import Settings
 from assistant.text import Language, detect_language, not_text, segments
 from assistant.turn import Audit, Handoff, Memory, NoMemory, TurnRequest, TurnResult
@@ -166,8 +166,8 @@ def _in_language(
 ) -> str:
     """The version of a document in the reader's language, where there is one the reader
     may see; else the document itself (which retrieval already let the reader see)."""
-    chinese = doc_id.removesuffix("-en")
-    wanted = f"{chinese}-en" if language == "en" else chinese
+    chinese = doc_id.removesuffix(ENGLISH_TWIN)
+    wanted = f"{chinese}{ENGLISH_TWIN}" if language == "en" else chinese
     visible = wanted in documents and documents[wanted].meta.get("audience") in readable
     return wanted if visible else doc_id
 
@@ -295,11 +295,10 @@ class Assistant:
         documents, and the hotline and a person for a customer, or the team that owns the
         topic for staff, never "call the hotline"."""
         draft = reply.draft
-        if draft.decline_reason is None and not (
-            not turn.stopped and not draft.grounded and not draft.citations
-        ):
+        # A writer (a plugin, say) may decline without saying why: it found no evidence.
+        declined = not (turn.stopped or draft.grounded or draft.citations)
+        if draft.decline_reason is None and not declined:
             return reply  # an answer, or the input rails' own reply
-        # A writer (a plugin, say) that declines without saying why found no evidence.
         draft.decline_reason = self._reason(turn, draft.decline_reason or "no_evidence")
         help_text = self._decline_help(turn, draft.decline_reason)
         draft.pieces = chain(draft.pieces, segments(help_text))
@@ -353,7 +352,7 @@ class Assistant:
         )
         if not products:
             return None
-        preferred = [d for d in products if (d.endswith("-en")) == (turn.language == "en")]
+        preferred = [d for d in products if d.endswith(ENGLISH_TWIN) == (turn.language == "en")]
         return str(documents[(preferred or products)[0]].meta.get("title"))
 
     def _grounded(self, turn: Turn, draft: DraftStream, verdicts: list[Verdict]) -> Iterator[str]:

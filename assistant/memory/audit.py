@@ -38,8 +38,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assistant.database import lost_table
 from assistant.errors import Unavailable
-from assistant.migrations import lost_table, upgrade
+from assistant.migrations import upgrade
 
 # The hash the first record of a stream chains to.
 GENESIS = "0" * 64

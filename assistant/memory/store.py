@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assistant.database import lost_table, session_scope
 from assistant.errors import NotFound, Unavailable
-from assistant.migrations import lost_table, upgrade
+from assistant.migrations import upgrade
 from assistant.turn import TurnRequest, TurnResult
 
 
@@ -107,28 +107,22 @@ class ConversationStore:
         self.engine: Engine = create_engine(url)
         upgrade(self.engine)
 
-    @contextmanager
-    def _session(self, write: bool = False) -> Iterator[Session]:
+    def _session(self, write: bool = False) -> AbstractContextManager[Session]:
         """A database session; a database that cannot be reached is `Unavailable` (503)
         saying so, never a driver's traceback."""
-        try:
-            with Session(self.engine) as session:
-                if write:
-                    with session.begin():
-                        yield session
-                else:
-                    yield session
-        except SQLAlchemyError as error:
-            # A database that lost its tables (a file deleted, a fresh server) gets them back
-            # for the next call: the service recovers without a restart. Any other error
-            # (a race between workers, a value too long) leaves the schema alone.
-            if lost_table(error):
-                with suppress(Unavailable):
-                    upgrade(self.engine, repair=True)
-            raise Unavailable(
-                f"the conversation store cannot be reached ({type(error).__name__}); "
-                "nothing was stored: try again shortly"
-            ) from None
+        return session_scope(self.engine, write, self._unavailable)
+
+    def _unavailable(self, error: SQLAlchemyError) -> Unavailable:
+        # A database that lost its tables (a file deleted, a fresh server) gets them back
+        # for the next call: the service recovers without a restart. Any other error
+        # (a race between workers, a value too long) leaves the schema alone.
+        if lost_table(error):
+            with suppress(Unavailable):
+                upgrade(self.engine, repair=True)
+        return Unavailable(
+            f"the conversation store cannot be reached ({type(error).__name__}); "
+            "nothing was stored: try again shortly"
+        )
 
     def ping(self) -> None:
         with self._session() as session:
@@ -168,9 +162,7 @@ class ConversationStore:
                     language=turn.language,
                     question=turn.question,
                     answer=turn.answer,
-                    citations=json.dumps(
-                        [c.as_dict() for c in turn.citations], ensure_ascii=False
-                    ),
+                    citations=json.dumps([c.as_dict() for c in turn.citations], ensure_ascii=False),
                     action=turn.action,
                     rules=json.dumps([f.rule for f in turn.verdicts]),
                 )

@@ -10,7 +10,6 @@ advisory lock on PostgreSQL, a lock file beside an SQLite database).
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import zlib
@@ -23,6 +22,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.database import file_lock
 from assistant.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 SCRIPTS = Path(__file__).resolve().parent
 _LOCK_KEY = zlib.crc32(b"assistant:migrations")
 _migrating = threading.Lock()
+# The databases this process has brought to head already: the store, the trail, the limits
+# and the catalogue often share one, and need not each run the migrations again.
+_at_head: set[str] = set()
 
 
 def config() -> Config:
@@ -41,21 +44,30 @@ def config() -> Config:
 def upgrade(engine: Engine, repair: bool = False) -> None:
     """Bring the database to the newest revision. With `repair`, the migrations run again
     from the start even if the database says it is current (a table was lost)."""
+    database = engine.url.render_as_string(hide_password=False)
     try:
-        with _migrating, _across_processes(engine), engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("select pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            settings = config()
-            settings.attributes["connection"] = connection
-            if repair:
-                command.stamp(settings, "base", purge=True)
-            command.upgrade(settings, "head")
+        with _migrating:
+            if repair or database not in _at_head:
+                _migrate(engine, repair)
+                if engine.url.database not in (None, "", ":memory:"):  # each one is new
+                    _at_head.add(database)
     except SQLAlchemyError as error:
         where = engine.url.render_as_string(hide_password=True)
         raise Unavailable(
             f"the database at {where} cannot be prepared ({type(error).__name__}): check "
             "that it is running and reachable, then try again"
         ) from None
+
+
+def _migrate(engine: Engine, repair: bool) -> None:
+    with _across_processes(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("select pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        settings = config()
+        settings.attributes["connection"] = connection
+        if repair:
+            command.stamp(settings, "base", purge=True)
+        command.upgrade(settings, "head")
 
 
 @contextmanager
@@ -66,16 +78,5 @@ def _across_processes(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.migrations.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def lost_table(error: SQLAlchemyError) -> bool:
-    """Whether a database error says a table is gone (a file deleted, a fresh server)."""
-    return "no such table" in str(error) or "does not exist" in str(error)
-
-
+    with file_lock(f"{database}.migrations.lock"):
+        yield

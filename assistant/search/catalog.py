@@ -16,7 +16,6 @@ reader sees the old generation or the new one, never half of either.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assistant.database import file_lock, session_scope
 from assistant.errors import Unavailable
 from assistant.migrations import upgrade
 
@@ -164,7 +164,7 @@ class FileCatalog:
     @contextmanager
     def lock(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        with _file_lock(self.directory / ".lock"):
+        with file_lock(self.directory / ".lock"):
             yield
 
 
@@ -211,17 +211,8 @@ class DatabaseCatalog:
         self._local = threading.Lock()
         upgrade(self.engine)
 
-    @contextmanager
-    def _session(self, write: bool = False) -> Iterator[Session]:
-        try:
-            with Session(self.engine) as session:
-                if write:
-                    with session.begin():
-                        yield session
-                else:
-                    yield session
-        except SQLAlchemyError as error:
-            raise _unavailable(error) from None
+    def _session(self, write: bool = False) -> AbstractContextManager[Session]:
+        return session_scope(self.engine, write, _unavailable)
 
     def current(self) -> str | None:
         with self._session() as session:
@@ -317,9 +308,8 @@ class DatabaseCatalog:
                         connection.execute(text("select pg_advisory_unlock(:key)"), {"key": key})
                 return
             self._workspace.mkdir(parents=True, exist_ok=True)
-            with _file_lock(self._workspace / ".lock"):
+            with file_lock(self._workspace / ".lock"):
                 yield
-
 
     @contextmanager
     def _locking_connection(self) -> Iterator[Connection]:
@@ -337,16 +327,6 @@ def _unavailable(error: SQLAlchemyError) -> Unavailable:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _documents_json(documents: dict[str, DocumentRecord]) -> str:

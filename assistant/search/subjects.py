@@ -19,7 +19,7 @@ glossary), and words so common across titles that they name no product in partic
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,19 +103,17 @@ class SubjectCatalogue:
         self._glossary = glossary
         self._twins = _twins(documents)
         titles = {doc_id: fold(str(r.meta.get("title", ""))) for doc_id, r in documents.items()}
-        self._named = _owned(_title_words(titles, rules), chunks, rules.ownership) | {
-            name: docs
-            for name, docs in _glossary_names(titles, glossary).items()
-            if _specific(docs, titles, rules)
+        specific = _specific_to(titles, rules)
+        words = {name: d for name, d in _title_words(titles, rules).items() if specific(d)}
+        self._named = _owned(words, chunks, rules.ownership) | {
+            name: docs for name, docs in _glossary_names(titles, glossary).items() if specific(docs)
         }
 
     def of(self, question: str) -> Subject:
         """The subject of a question; empty when it names no document in particular."""
         folded = fold(question)
         used = {
-            name: documents
-            for name, documents in self._named.items()
-            if uses_word(folded, name)
+            name: documents for name, documents in self._named.items() if uses_word(folded, name)
         }
         if not used:
             return Subject()
@@ -175,11 +173,7 @@ def _title_words(titles: Mapping[str, str], rules: TitleRules) -> dict[str, froz
         for token in tokenize(title):
             if _namelike(token) and token not in rules.boilerplate:
                 named[token].add(doc_id)
-    return {
-        name: frozenset(docs)
-        for name, docs in named.items()
-        if _specific(frozenset(docs), titles, rules)
-    }
+    return {name: frozenset(docs) for name, docs in named.items()}
 
 
 def _glossary_names(titles: Mapping[str, str], glossary: Glossary) -> dict[str, frozenset[str]]:
@@ -193,9 +187,11 @@ def _glossary_names(titles: Mapping[str, str], glossary: Glossary) -> dict[str, 
     return {name: frozenset(docs) for name, docs in named.items() if docs}
 
 
-def _specific(documents: frozenset[str], titles: Mapping[str, str], rules: TitleRules) -> bool:
-    families = {_family(d) for d in titles}
-    return len({_family(d) for d in documents}) <= max(2, rules.generic_share * len(families))
+def _specific_to(titles: Mapping[str, str], rules: TitleRules) -> Callable[[frozenset[str]], bool]:
+    """Whether a name's documents are few enough (of all the titles' families) to name a
+    product in particular."""
+    limit = max(2, rules.generic_share * len({_family(d) for d in titles}))
+    return lambda documents: len({_family(d) for d in documents}) <= limit
 
 
 def _namelike(token: str) -> bool:
