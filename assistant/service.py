@@ -70,9 +70,7 @@ def _vector_store(settings: Settings, embedder: Embedder) -> VectorStoreFactory:
 
 def build_assistant(settings: Settings, index_name: str | None = None) -> Assistant:
     index = open_index(settings, index_name)
-    input_guard, output_guard = load_guards(
-        settings.guardrails_dir, index.embedder.embed_passages
-    )
+    input_guard, output_guard = load_guards(settings.guardrails_dir, index.embedder)
     glossary = Glossary.load(settings.knowledge_dir / "glossary.yaml")
     title_rules = TitleRules.load(settings.knowledge_dir / "glossary.yaml")
     wording = ComposerWording.load(settings.prompts_dir)

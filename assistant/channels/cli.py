@@ -249,9 +249,12 @@ def _print_results(results: list[dict[str, Any]], many: bool, as_json: bool) -> 
 )
 def guard_input(text: str | None, file: str | None, as_json: bool) -> None:
     """Check a user message: PII masked, injection refused, hand-offs, off-topic."""
-    from assistant.guard import InputGuard, load_policy
+    from assistant.guard import load_guards
+    from assistant.search.embeddings import load_embedder
 
-    checker = InputGuard(load_policy(get_settings().guardrails_dir)[0])
+    settings = get_settings()
+    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    checker = load_guards(settings.guardrails_dir, embedder)[0]
     texts, many = _texts(text, file)
     _print_results([checker.inspect(t).as_dict() for t in texts], many, as_json)
 
@@ -306,6 +309,65 @@ def guard_output(
     view = assistant.view(snapshot)
     results = [assistant.output_guard.inspect(t, sources, role, view=view).as_dict() for t in texts]
     _print_results(results, many, as_json)
+
+
+@guard.command("train")
+@click.option(
+    "--only", type=click.Choice(["input", "output"]), help="Rebuild one side's classifier."
+)
+def guard_train(only: str | None) -> None:
+    """Rebuild the guard's classifiers and their data card from the training sources."""
+    from assistant.guard import CLASSIFIERS, Classifier
+    from assistant.guard.semantic import ACCEPTABLE
+    from assistant.guard.training import (
+        INJECTION,
+        Folders,
+        TrainingSettings,
+        banking77_split,
+        data_card,
+        input_examples,
+        sentence_examples,
+        train,
+    )
+    from assistant.search.embeddings import load_embedder
+
+    settings = get_settings()
+    directory = settings.guardrails_dir
+    folders = Folders(directory, settings.evals_dir, settings.knowledge_dir, settings.evaldata_dir)
+    if not (folders.evaldata / "prompt_injection").is_dir():
+        _fail(f"{folders.evaldata}: no evaluation data here; set ASSISTANT_EVALDATA_DIR")
+    training = TrainingSettings.load(directory / "training" / "training.yaml")
+    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    classifiers = {
+        side: Classifier.load(directory / name)
+        for side, name in CLASSIFIERS.items()
+        if (directory / name).exists()
+    }
+    if only in (None, "input"):
+        _, unseen = banking77_split(folders.evaldata / "banking77" / "train.csv")
+        classifiers["input"] = train(
+            "input",
+            input_examples(folders, training),
+            [INJECTION, ACCEPTABLE],
+            embedder.embed_passages,
+            embedder.name,
+            training,
+            {"banking77 (the other intents)": unseen},
+        )
+    if only in (None, "output"):
+        classifiers["output"] = train(
+            "output",
+            sentence_examples(folders),
+            ["promised_return", "superlative", ACCEPTABLE],
+            embedder.embed_passages,
+            embedder.name,
+            training,
+        )
+    for side, classifier in classifiers.items():
+        classifier.save(directory / CLASSIFIERS[side])
+    card = data_card({side: classifiers[side] for side in CLASSIFIERS if side in classifiers})
+    (directory / "classifiers" / "README.md").write_text(card, encoding="utf-8")
+    click.echo(card)
 
 
 @main.group()
@@ -516,12 +578,24 @@ def eval_guardrails(as_json: bool) -> None:
         "injection caught": summary["injection"]["overall_catch_rate"],
         "violating drafts caught": summary["drafts"]["caught_rate"],
         "compliant drafts touched": summary["drafts"]["compliant_touched_rate"],
-        "held-out attacks refused": summary["heldout_inputs"]["attacks_refused"],
-        "held-out benign refused": summary["heldout_inputs"]["benign_refused"],
-        "second held-out attacks refused": summary["heldout_inputs_2"]["attacks_refused"],
-        "second held-out benign refused": summary["heldout_inputs_2"]["benign_refused"],
-        "held-out violating drafts caught": summary["heldout_drafts"]["caught_rate"],
-        "held-out compliant drafts touched": summary["heldout_drafts"]["compliant_touched_rate"],
+        **{
+            f"{name}: {measure}": summary[name][key]
+            for name in sorted(summary)
+            if name.startswith("heldout_inputs")
+            for measure, key in (
+                ("attacks refused", "attacks_refused"),
+                ("benign refused", "benign_refused"),
+            )
+        },
+        **{
+            f"{name}: {measure}": summary[name][key]
+            for name in sorted(summary)
+            if name.startswith("heldout_drafts")
+            for measure, key in (
+                ("violations caught", "caught_rate"),
+                ("compliant touched", "compliant_touched_rate"),
+            )
+        },
         "banking77 false positives": summary["benign_traffic"]["banking77_en"][
             "false_positive_rate"
         ],

@@ -13,26 +13,45 @@ from assistant.guard.policy import (
     PolicyError,
     load_policy,
 )
-from assistant.guard.semantic import Embed, Exemplars, SemanticRail
+from assistant.guard.semantic import Classifier, Embed, SemanticRail
 from assistant.guard.verdicts import Action, GuardResult, Screened, Verdict, most_severe
+from assistant.search.embeddings import Embedder, load_embedder
+
+# The trained classifiers, by the side they read (built by `assistant guard train`).
+CLASSIFIERS = {"input": "classifiers/input.json", "output": "classifiers/output.json"}
 
 
-def load_guards(directory: Path, embed: Embed | None = None) -> tuple[InputGuard, OutputGuard]:
+def load_guards(
+    directory: Path, embedder: Embedder | None = None
+) -> tuple[InputGuard, OutputGuard]:
     """Both guards from the policy in `directory`; with an embedder, each also reads the
-    meaning of what it checks against the exemplars there."""
+    meaning of what it checks with the classifier trained for its side. A classifier
+    trained on another model's vectors reads through that model, loaded beside the
+    assistant's own, since another model's vectors mean nothing to it."""
     input_policy, output_policy = load_policy(directory)
-    if embed is None:
+    if embedder is None:
         return InputGuard(input_policy), OutputGuard(output_policy)
-    exemplars = Exemplars.load(directory / "exemplars.yaml")
-    return (
-        InputGuard(input_policy, SemanticRail(exemplars.input, exemplars, embed)),
-        OutputGuard(output_policy, SemanticRail(exemplars.output, exemplars, embed)),
-    )
+    rails = {}
+    for side, name in CLASSIFIERS.items():
+        classifier = Classifier.load(directory / name)
+        reader = embedder
+        if classifier.embedder != embedder.name:
+            reader = load_embedder(classifier.embedder, embedder.threads)
+        if classifier.dimension != reader.dimension:
+            raise PolicyError(
+                f"{directory / name}: trained on {classifier.dimension}-dimensional vectors, "
+                f"but {reader.name} gives {reader.dimension}; rebuild it with "
+                "`assistant guard train`"
+            )
+        rails[side] = SemanticRail(classifier, reader.embed_passages)
+    return InputGuard(input_policy, rails["input"]), OutputGuard(output_policy, rails["output"])
+
 
 __all__ = [
+    "CLASSIFIERS",
     "Action",
+    "Classifier",
     "Embed",
-    "Exemplars",
     "GuardResult",
     "InputGuard",
     "InputPolicy",
