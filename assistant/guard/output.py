@@ -109,8 +109,10 @@ class OutputGuard:
         }
         disclosure = policy.rule("missing_disclosure")
         self._mentions = re.compile(disclosure.mentions or r"(?!)", flags)
+        self._investment_words = re.compile(disclosure.investment_words or r"(?!)", flags)
         self._required = {lang: re.compile(p, flags) for lang, p in disclosure.required.items()}
         self._prohibition = re.compile(policy.negation.prohibition, flags)
+        self._warned_against = re.compile(policy.negation.warned_against, flags)
         self._allowed_figures = set(policy.allowed_figures)
 
     @cached_property
@@ -123,6 +125,8 @@ class OutputGuard:
     def _negated(self, sentence: str, match: re.Match[str]) -> bool:
         negation = self.policy.negation
         if _quoted_under_prohibition(sentence, match, self._prohibition):
+            return True
+        if self._warned_against.search(sentence, match.end()):
             return True
         # A negation reaches no further back than its own clause: in "Don't worry, your
         # returns are guaranteed" the don't is over before the claim begins.
@@ -257,8 +261,12 @@ class OutputGuard:
         investments = [
             s for s in sources if s.category in rule.categories or (s.risk_level or "R1") > "R1"
         ]
-        # Cited sources decide; only an uncited reply is judged by the words it uses.
-        mentions = not sources and self._mentions.search(reply)
+        # Cited sources decide; an uncited reply is judged by the words it uses, and so is
+        # one citing a list that holds investment products beside savings.
+        mixed = any(s.category in rule.mixed_categories for s in sources)
+        mentions = (not sources and self._mentions.search(reply)) or (
+            mixed and self._investment_words.search(reply)
+        )
         if not reply.strip() or not (investments or mentions):
             return None
         levels = sorted({s.risk_level for s in investments if s.risk_level})

@@ -88,6 +88,7 @@ class Negation(_Strict):
     en: list[str]
     not_negation: list[str]
     prohibition: str
+    warned_against: str = r"(?!)"
 
 
 class OutputRule(_Strict):
@@ -101,7 +102,9 @@ class OutputRule(_Strict):
     staff_terms: int | None = None
     topics: list[str] = []
     categories: list[str] = []
+    mixed_categories: list[str] = []
     mentions: str | None = None
+    investment_words: str | None = None
     required: dict[str, str] = {}
     disclosure: dict[str, str] = {}
     risk_level: dict[str, str] = {}
@@ -180,6 +183,9 @@ def _output_problems(policy: OutputPolicy) -> Iterator[str]:
     yield from _rail_problems(policy.rails, SENTENCE_FAMILIES)
     yield from _untranslated("safe_answer", policy.safe_answer)
     yield from _uncompiled("negation: prohibition", policy.negation.prohibition, OUTPUT_FLAGS)
+    yield from _uncompiled(
+        "negation: warned_against", policy.negation.warned_against, OUTPUT_FLAGS
+    )
     owner: dict[str, str] = {}
     for rule in policy.rules:
         if rule.family not in _FAMILIES:

@@ -183,3 +183,27 @@ def test_classes_of_attack_are_refused_in_any_wording(attack: str) -> None:
 )
 def test_banking_questions_with_the_same_words_pass(question: str) -> None:
     assert INPUT.inspect(question).action == "allow"
+
+
+@pytest.mark.parametrize(
+    ("draft", "promise"),
+    [
+        ("凡是打着我行名义让您转账“投资”、说稳赚的，都是诈骗，请拨打96110。", False),
+        ("If a caller promises you guaranteed profits on a platform, it's a scam.", False),
+        ("放心，这款理财稳赚，不是诈骗。", True),
+        ("This is not a scam: your returns are guaranteed.", True),
+    ],
+)
+def test_a_claim_its_sentence_calls_a_fraud_is_a_warning_not_a_promise(
+    draft: str, promise: bool
+) -> None:
+    assert ("output.promised_return" in removed_rules(draft)) is promise
+
+
+def test_a_reply_citing_the_pension_list_about_a_wealth_product_gets_the_warning() -> None:
+    sheet = "养老储蓄利率与同期定期存款相同。颐享养老理财1元起购，封闭期5年。"
+    pensions = SourceDocument("pension-products", sheet, "public", "pension")
+    wealth = "颐享养老理财1元起购，封闭期5年。"
+    savings = "养老储蓄存款的利率与同期定期存款相同。"
+    assert "output.risk_disclosure" in removed_rules(wealth, pensions)
+    assert "output.risk_disclosure" not in removed_rules(savings, pensions)
