@@ -317,7 +317,7 @@ def guard_output(
 )
 def guard_train(only: str | None) -> None:
     """Rebuild the guard's classifiers and their data card from the training sources."""
-    from assistant.guard import CLASSIFIERS, Classifier
+    from assistant.guard import CLASSIFIERS, Classifier, OutputGuard, load_policy
     from assistant.guard.semantic import ACCEPTABLE
     from assistant.guard.training import (
         INJECTION,
@@ -338,10 +338,11 @@ def guard_train(only: str | None) -> None:
         _fail(f"{folders.evaldata}: no evaluation data here; set ASSISTANT_EVALDATA_DIR")
     training = TrainingSettings.load(directory / "training" / "training.yaml")
     embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    # With --only, the other side's classifier is kept as it is (and must be sound).
     classifiers = {
         side: Classifier.load(directory / name)
         for side, name in CLASSIFIERS.items()
-        if (directory / name).exists()
+        if only not in (None, side)
     }
     if only in (None, "input"):
         _, unseen = banking77_split(folders.evaldata / "banking77" / "train.csv")
@@ -357,11 +358,12 @@ def guard_train(only: str | None) -> None:
     if only in (None, "output"):
         classifiers["output"] = train(
             "output",
-            sentence_examples(folders),
+            sentence_examples(folders, training),
             ["promised_return", "superlative", ACCEPTABLE],
             embedder.embed_passages,
             embedder.name,
             training,
+            asked=OutputGuard(load_policy(directory)[1]).asks_meaning,
         )
     for side, classifier in classifiers.items():
         classifier.save(directory / CLASSIFIERS[side])

@@ -143,11 +143,15 @@ class OutputGuard:
     def _meant(self, family: str, sentence: str) -> str | None:
         """The sentence, when its meaning is the claim a rule forbids. A sentence that says
         "not" is left to the patterns: an embedding reads 不保本 much as it reads 保本."""
-        if self._semantic is None or self._says_not(screening_text(sentence)):
+        if self._semantic is None or not self.asks_meaning(sentence):
             return None
         if self._semantic.breaks(sentence) != family:
             return None
         return MARKER.sub("", sentence).strip()
+
+    def asks_meaning(self, sentence: str) -> bool:
+        """Whether the classifier is asked about a sentence: not when it says "not"."""
+        return not self._says_not(screening_text(sentence))
 
     def _says_not(self, folded: str) -> bool:
         return bool(self._negators_en.search(folded)) or any(

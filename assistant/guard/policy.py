@@ -183,9 +183,7 @@ def _output_problems(policy: OutputPolicy) -> Iterator[str]:
     yield from _rail_problems(policy.rails, SENTENCE_FAMILIES)
     yield from _untranslated("safe_answer", policy.safe_answer)
     yield from _uncompiled("negation: prohibition", policy.negation.prohibition, OUTPUT_FLAGS)
-    yield from _uncompiled(
-        "negation: warned_against", policy.negation.warned_against, OUTPUT_FLAGS
-    )
+    yield from _uncompiled("negation: warned_against", policy.negation.warned_against, OUTPUT_FLAGS)
     owner: dict[str, str] = {}
     for rule in policy.rules:
         if rule.family not in _FAMILIES:

@@ -34,9 +34,11 @@ class Classifier:
     labels: tuple[str, ...]
     weights: np.ndarray  # (dimension, labels)
     bias: np.ndarray  # (labels,)
-    # The probability at which each rule's label is decided; chosen at training so that
-    # acceptable text from sources the model never saw is rarely flagged.
-    thresholds: Mapping[str, float]
+    # How probable it must be that a text is not acceptable before the likeliest rule is
+    # decided; chosen at training so that acceptable text from sources the model never saw
+    # is rarely flagged. One rule's share alone would let a text that is surely
+    # unacceptable, but split between two rules (a promise put as a boast), pass.
+    threshold: float
     # What it was trained on and how it did on sources held out (the data card's figures).
     provenance: Mapping[str, Any] = field(default_factory=dict)
 
@@ -47,8 +49,10 @@ class Classifier:
             raise PolicyError("a classifier needs one column of weights per label")
         if self.bias.shape != (len(self.labels),):
             raise PolicyError("a classifier needs one bias per label")
-        if set(self.thresholds) != set(self.labels) - {ACCEPTABLE}:
-            raise PolicyError("a classifier needs a threshold for each label but acceptable")
+        if not 0.0 < self.threshold < 1.0:
+            raise PolicyError("a classifier needs a threshold between 0 and 1")
+        if len(self.labels) < 2:
+            raise PolicyError("a classifier needs a rule label beside acceptable")
 
     @property
     def dimension(self) -> int:
@@ -62,13 +66,9 @@ class Classifier:
         return np.asarray(odds / odds.sum(axis=1, keepdims=True))
 
     def decide(self, vector: np.ndarray) -> str | None:
-        """The rule label a vector most probably carries, when it reaches its threshold."""
-        row = self.probabilities(vector)[0]
-        ranked = sorted(zip(self.labels, row, strict=True), key=lambda item: -item[1])
-        return next(
-            (label for label, p in ranked if label != ACCEPTABLE and p >= self.thresholds[label]),
-            None,
-        )
+        """The rule a vector most probably breaks, when it is probable enough that it
+        breaks one."""
+        return decided(self.probabilities(vector), self.labels, self.threshold)[0]
 
     @classmethod
     def load(cls, path: Path) -> Classifier:
@@ -79,7 +79,7 @@ class Classifier:
                 tuple(str(label) for label in data["labels"]),
                 np.asarray(data["weights"], dtype=np.float32),
                 np.asarray(data["bias"], dtype=np.float32),
-                {str(k): float(v) for k, v in data["thresholds"].items()},
+                float(data["threshold"]),
                 dict(data.get("provenance") or {}),
             )
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, PolicyError) as e:
@@ -92,13 +92,27 @@ class Classifier:
         data = {
             "embedder": self.embedder,
             "labels": list(self.labels),
-            "thresholds": dict(self.thresholds),
+            "threshold": self.threshold,
             "bias": [round(float(b), 6) for b in self.bias],
             "weights": [[round(float(w), 6) for w in row] for row in self.weights],
             "provenance": dict(self.provenance),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def decided(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -> list[str | None]:
+    """Per row of label probabilities: the likeliest rule label, when the rules together
+    reach `threshold`; None for acceptable."""
+    acceptable = list(labels).index(ACCEPTABLE)
+    rules = np.array(probabilities, dtype=np.float64)
+    unacceptable = 1.0 - rules[:, acceptable]
+    rules[:, acceptable] = -1.0
+    likeliest = rules.argmax(axis=1)
+    return [
+        labels[int(i)] if p >= threshold else None
+        for i, p in zip(likeliest, unacceptable, strict=True)
+    ]
 
 
 def reading(text: str) -> str:

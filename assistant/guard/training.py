@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from assistant.guard.policy import PolicyError
-from assistant.guard.semantic import ACCEPTABLE, Classifier, Embed, reading
+from assistant.guard.semantic import ACCEPTABLE, Classifier, Embed, decided, reading
 from assistant.text import detect_language, segments
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class TrainingSettings:
     min_judged: int
     banking77_sample: int
     seed: int
+    # This project's own training text, per side: files in guardrails/training/.
+    writing: dict[str, list[str]]
 
     @classmethod
     def load(cls, path: Path) -> TrainingSettings:
@@ -59,6 +61,7 @@ class TrainingSettings:
                 int(data["min_judged"]),
                 int(data["banking77_sample"]),
                 int(data["seed"]),
+                {str(k): [str(f) for f in v] for k, v in data["writing"].items()},
             )
         except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as e:
             raise PolicyError(f"{path}: not valid training settings ({e})") from None
@@ -179,10 +182,9 @@ def input_examples(folders: Folders, settings: TrainingSettings) -> list[Example
             training / "exemplars.yaml", {INJECTION: INJECTION, ACCEPTABLE: ACCEPTABLE}, "input"
         ),
     )
-    add(
-        "project writing",
-        _labelled_lists(training / "inputs.yaml", {"attack": INJECTION, "benign": ACCEPTABLE}),
-    )
+    for name in settings.writing["input"]:
+        labels = {"attack": INJECTION, "benign": ACCEPTABLE}
+        add(f"project writing ({name})", _labelled_lists(training / name, labels))
     return examples
 
 
@@ -215,7 +217,7 @@ def _draft_sentences(path: Path) -> Iterator[tuple[str, str]]:
             yield pieces[0], str(draft["family"])
 
 
-def sentence_examples(folders: Folders) -> list[Example]:
+def sentence_examples(folders: Folders, settings: TrainingSettings) -> list[Example]:
     """Reply sentences: promises, superlatives, and what may be said."""
     examples = [
         Example(s, ACCEPTABLE, "knowledge base sentences")
@@ -234,11 +236,12 @@ def sentence_examples(folders: Folders) -> list[Example]:
         training / "exemplars.yaml", {**families, ACCEPTABLE: ACCEPTABLE}, "output"
     ):
         examples.append(Example(text, label, "compliance exemplars"))
-    for text, label in _labelled_lists(
-        training / "sentences.yaml",
-        {"promise": "promised_return", "superlative": "superlative", ACCEPTABLE: ACCEPTABLE},
-    ):
-        examples.append(Example(text, label, "project writing"))
+    labels = {"promise": "promised_return", "superlative": "superlative", ACCEPTABLE: ACCEPTABLE}
+    for name in settings.writing["output"]:
+        examples += [
+            Example(text, label, f"project writing ({name})")
+            for text, label in _labelled_lists(training / name, labels)
+        ]
     return examples
 
 
@@ -265,8 +268,7 @@ def fitter(labels: Sequence[str], regularisation: float, embedder: str) -> Fit:
         for column, label in enumerate(classes):
             weights[:, labels.index(label)] = coef[column]
             bias[labels.index(label)] = intercept[column]
-        thresholds = {label: 0.5 for label in labels if label != ACCEPTABLE}
-        return Classifier(embedder, tuple(labels), weights, bias, thresholds)
+        return Classifier(embedder, tuple(labels), weights, bias, 0.5)
 
     return fit
 
@@ -287,21 +289,6 @@ def out_of_source(examples: Sequence[Example], vectors: np.ndarray, fit: Fit) ->
     return probabilities
 
 
-def flagged(
-    probabilities: np.ndarray, labels: Sequence[str], thresholds: dict[str, float]
-) -> list[str]:
-    """The label each row is decided as, with these thresholds (as Classifier.decide)."""
-    decided = []
-    for row in probabilities:
-        ranked = sorted(zip(labels, row, strict=True), key=lambda item: -item[1])
-        decided.append(
-            next(
-                (lab for lab, p in ranked if lab != ACCEPTABLE and p >= thresholds[lab]), ACCEPTABLE
-            )
-        )
-    return decided
-
-
 def choose_threshold(
     probabilities: np.ndarray,
     examples: Sequence[Example],
@@ -309,7 +296,7 @@ def choose_threshold(
     limit: float,
     min_examples: int,
 ) -> float:
-    """The lowest threshold (one for all rules) at which no source, read out of source,
+    """The lowest threshold at which no source, read out of source,
     has more than `limit` of its acceptable text flagged. Sources are judged one by one:
     pooled, a large easy source (banking77) would hide a small hard one (messages that
     share words with attacks). Sources with fewer acceptable texts than `min_examples`
@@ -322,18 +309,17 @@ def choose_threshold(
         if np.sum(acceptable & (sources == source)) >= min_examples
     ]
     for threshold in (percent / 100 for percent in range(50, 100)):
-        thresholds = {lab: threshold for lab in labels if lab != ACCEPTABLE}
-        wrong = np.array(flagged(probabilities, labels, thresholds)) != ACCEPTABLE
+        wrong = np.array([d is not None for d in decided(probabilities, labels, threshold)])
         if all(np.mean(wrong[acceptable & (sources == s)]) <= limit for s in judged):
             return threshold
     return 0.99
 
 
-def source_table(examples: Sequence[Example], decided: Sequence[str]) -> list[dict[str, Any]]:
+def source_table(examples: Sequence[Example], labelled: Sequence[str]) -> list[dict[str, Any]]:
     """Per source held out: how much of each label was decided right."""
     rows = []
     for source in dict.fromkeys(e.source for e in examples):
-        mine = [(e, d) for e, d in zip(examples, decided, strict=True) if e.source == source]
+        mine = [(e, d) for e, d in zip(examples, labelled, strict=True) if e.source == source]
         counts = Counter(e.label for e, _ in mine)
         row: dict[str, Any] = {"source": source, "examples": dict(counts)}
         attacks = [(e, d) for e, d in mine if e.label != ACCEPTABLE]
@@ -360,35 +346,43 @@ def train(
     embedder: str,
     settings: TrainingSettings,
     unseen: dict[str, Sequence[str]] | None = None,
+    asked: Callable[[str], bool] = lambda text: True,
 ) -> Classifier:
-    """A classifier for one side, with its thresholds and provenance (the data card's
+    """A classifier for one side, with its threshold and provenance (the data card's
     figures) from holding out each source in turn; `unseen` acceptable text, never trained
-    on, is read by the final model too."""
+    on, is read by the final model too. It learns from every example, but is judged (its
+    threshold and figures) only on the text the guard will `asked` it about."""
     log.info("embedding %d %s examples", len(examples), side)
     vectors = embed_all(embed, [e.text for e in examples])
+    targets = [e.label for e in examples]
     fit = fitter(labels, settings.regularisation, embedder)
     probabilities = out_of_source(examples, vectors, fit)
+    languages = Counter(str(detect_language(e.text)) for e in examples)
+    judged = np.array([asked(e.text) for e in examples])
+    learnt = len(examples)
+    examples = [e for e, j in zip(examples, judged, strict=True) if j]
+    probabilities = probabilities[judged]
     threshold = choose_threshold(
         probabilities, examples, labels, settings.max_false_positive[side], settings.min_judged
     )
-    thresholds = {lab: threshold for lab in labels if lab != ACCEPTABLE}
-    decided = flagged(probabilities, labels, thresholds)
-    final = fit(vectors, [e.label for e in examples])
+    labelled = [d or ACCEPTABLE for d in decided(probabilities, labels, threshold)]
+    final = fit(vectors, targets)
     unseen_flagged = {}
     for name, texts in (unseen or {}).items():
         rows = final.probabilities(embed_all(embed, texts))
-        wrong = sum(d != ACCEPTABLE for d in flagged(rows, labels, thresholds))
+        wrong = sum(d is not None for d in decided(rows, labels, threshold))
         unseen_flagged[name] = {"texts": len(texts), "flagged": round(wrong / len(texts), 4)}
-    languages = Counter(str(detect_language(e.text)) for e in examples)
     provenance = {
         "trained": date.today().isoformat(),
         "regularisation": settings.regularisation,
         "max_false_positive": settings.max_false_positive[side],
         "languages": dict(sorted(languages.items())),
-        "held_out_by_source": source_table(examples, decided),
+        "examples_learnt": learnt,
+        "examples_judged": len(examples),
+        "held_out_by_source": source_table(examples, labelled),
         "unseen_acceptable": unseen_flagged,
     }
-    return Classifier(embedder, final.labels, final.weights, final.bias, thresholds, provenance)
+    return Classifier(embedder, final.labels, final.weights, final.bias, threshold, provenance)
 
 
 def data_card(classifiers: dict[str, Classifier]) -> str:
@@ -412,7 +406,7 @@ def data_card(classifiers: dict[str, Classifier]) -> str:
     ]
     for side, classifier in classifiers.items():
         p = classifier.provenance
-        threshold = next(iter(classifier.thresholds.values()))
+        threshold = classifier.threshold
         lines += [
             "",
             f"## {side} (`classifiers/{side}.json`)",
@@ -422,6 +416,9 @@ def data_card(classifiers: dict[str, Classifier]) -> str:
             f"threshold {threshold} (acceptable flagged out of source <= "
             f"{p.get('max_false_positive')})",
             f"- languages detected: {p.get('languages')}",
+            f"- learnt from {p.get('examples_learnt')} examples; judged on the "
+            f"{p.get('examples_judged')} the guard asks it about"
+            + (' (never a sentence that says "not")' if side == "output" else ""),
             "",
             "| source held out | examples | rule text caught | acceptable text flagged |",
             "| --- | --- | --- | --- |",

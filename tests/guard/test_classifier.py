@@ -33,13 +33,8 @@ def two_label(threshold: float) -> Classifier:
     """Along the first axis lies the rule; a vector (1, 0, ...) is an attack, (-1, 0) not."""
     weights = np.zeros((4, 2), dtype=np.float32)
     weights[0, 0] = 4.0
-    return Classifier(
-        "use-m3",
-        ("prompt_injection", ACCEPTABLE),
-        weights,
-        np.zeros(2),
-        {"prompt_injection": threshold},
-    )
+    labels = ("prompt_injection", ACCEPTABLE)
+    return Classifier("use-m3", labels, weights, np.zeros(2), threshold)
 
 
 def test_a_label_is_decided_only_at_its_threshold() -> None:
@@ -50,11 +45,24 @@ def test_a_label_is_decided_only_at_its_threshold() -> None:
     assert two_label(0.51).decide(unsure) is None
 
 
+def test_a_text_surely_unacceptable_is_decided_though_two_rules_share_it() -> None:
+    # Along the first axis lie two rules at once and nothing acceptable: neither rule alone
+    # is 0.9 probable, both together are, and the likelier one is decided.
+    weights = np.zeros((2, 3), dtype=np.float32)
+    weights[0] = [5.0, 4.0, -5.0]
+    both = Classifier(
+        "use-m3", ("promised_return", "superlative", ACCEPTABLE), weights, np.zeros(3), 0.9
+    )
+    probabilities = both.probabilities(np.array([1.0, 0.0]))[0]
+    assert max(probabilities[:2]) < 0.9 < sum(probabilities[:2])
+    assert both.decide(np.array([1.0, 0.0])) == "promised_return"
+
+
 def test_a_classifier_survives_saving_and_loading(tmp_path: Path) -> None:
     classifier = two_label(0.7)
     classifier.save(tmp_path / "c.json")
     loaded = Classifier.load(tmp_path / "c.json")
-    assert loaded.labels == classifier.labels and loaded.thresholds == classifier.thresholds
+    assert loaded.labels == classifier.labels and loaded.threshold == classifier.threshold
     vectors = np.random.default_rng(0).normal(size=(5, 4))
     assert np.allclose(loaded.probabilities(vectors), classifier.probabilities(vectors))
 
@@ -64,11 +72,19 @@ def test_a_classifier_survives_saving_and_loading(tmp_path: Path) -> None:
     [
         lambda data: "{not json",
         lambda data: json.dumps({k: v for k, v in data.items() if k != "weights"}),
-        lambda data: json.dumps(data | {"thresholds": {}}),
+        lambda data: json.dumps({k: v for k, v in data.items() if k != "threshold"}),
+        lambda data: json.dumps(data | {"threshold": 1.5}),
         lambda data: json.dumps(data | {"bias": [0.0]}),
         lambda data: json.dumps(data | {"labels": ["prompt_injection", "fine"]}),
     ],
-    ids=["not-json", "no-weights", "no-threshold", "short-bias", "no-acceptable-label"],
+    ids=[
+        "not-json",
+        "no-weights",
+        "no-threshold",
+        "threshold-over-1",
+        "short-bias",
+        "no-acceptable-label",
+    ],
 )
 def test_a_damaged_classifier_stops_the_guard_from_starting(
     tmp_path: Path, embedder: Embedder, damage: object

@@ -126,8 +126,8 @@ def by_meaning(embedder: Embedder) -> OutputGuard:
 @pytest.mark.parametrize(
     "draft",
     [
-        "亏损部分由我行承担。",
         "Should the fund drop, the bank absorbs the loss for you.",
+        "您买这个就跟存定期一样稳当。",
     ],
 )
 def test_a_promise_in_words_no_pattern_lists_is_caught_by_its_meaning(
