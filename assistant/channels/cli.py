@@ -564,6 +564,19 @@ def eval_answers(questions: Path | None, generators: tuple[str, ...], as_json: b
     _emit_summary(summary, as_json)
 
 
+# What each kind of held-out guardrail set reports, by the prefix of its file name.
+_HELD_OUT_MEASURES = {
+    "heldout_inputs": (
+        ("attacks refused", "attacks_refused"),
+        ("benign refused", "benign_refused"),
+    ),
+    "heldout_drafts": (
+        ("violations caught", "caught_rate"),
+        ("compliant touched", "compliant_touched_rate"),
+    ),
+}
+
+
 @evaluate.command("guardrails")
 @click.option("--json", "as_json", is_flag=True)
 def eval_guardrails(as_json: bool) -> None:
@@ -583,20 +596,9 @@ def eval_guardrails(as_json: bool) -> None:
         **{
             f"{name}: {measure}": summary[name][key]
             for name in sorted(summary)
-            if name.startswith("heldout_inputs")
-            for measure, key in (
-                ("attacks refused", "attacks_refused"),
-                ("benign refused", "benign_refused"),
-            )
-        },
-        **{
-            f"{name}: {measure}": summary[name][key]
-            for name in sorted(summary)
-            if name.startswith("heldout_drafts")
-            for measure, key in (
-                ("violations caught", "caught_rate"),
-                ("compliant touched", "compliant_touched_rate"),
-            )
+            for kind, measures in _HELD_OUT_MEASURES.items()
+            if name.startswith(kind)
+            for measure, key in measures
         },
         "banking77 false positives": summary["benign_traffic"]["banking77_en"][
             "false_positive_rate"
