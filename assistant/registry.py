@@ -34,22 +34,35 @@ class Registry(Generic[F]):
         # a name is first looked up, so importing the registry stays cheap.
         self._builtins = builtins
         self._factories: dict[str, F] = {}
+        # "module:function" of built-ins whose libraries take long to import (chromadb,
+        # langchain-openai): imported when chosen, never by a command that does not use them.
+        self._deferred: dict[str, str] = {}
 
     def register(self, name: str) -> Callable[[F], F]:
         """Decorator: make `factory` available under `name` (a later plugin may replace it)."""
 
         def add(factory: F) -> F:
             self._factories[name] = factory
+            self._deferred.pop(name, None)
             return factory
 
         return add
 
+    def register_deferred(self, name: str, target: str) -> None:
+        """Make the factory `module:function` available under `name`, imported only when
+        that name is chosen."""
+        self._deferred[name] = target
+
     def names(self) -> list[str]:
         load_plugins(self._builtins)
-        return sorted(self._factories)
+        return sorted({*self._factories, *self._deferred})
 
     def factory(self, name: str) -> F:
         load_plugins(self._builtins)
+        if name in self._deferred:
+            module, _, function = self._deferred[name].partition(":")
+            factory: F = getattr(importlib.import_module(module), function)
+            return factory
         try:
             return self._factories[name]
         except KeyError:

@@ -26,7 +26,7 @@ from assistant.search.embeddings import Embedder, load_embedder
 from assistant.search.glossary import Glossary
 from assistant.search.index import IngestReport, KnowledgeIndex
 from assistant.search.subjects import TitleRules
-from assistant.search.vectorstore import ChromaServer, VectorStoreFactory, vector_stores
+from assistant.search.vectorstore import VectorStoreFactory, vector_stores
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,14 @@ def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIn
 
 def _vector_store(settings: Settings, embedder: Embedder) -> VectorStoreFactory:
     if settings.chroma_url is None:
-        return vector_stores.factory(settings.vector_store)(embedder)
-    if settings.vector_store != "chroma":
+        return vector_stores.factory(settings.vector_store or "exact")(embedder)
+    if settings.vector_store not in (None, "chroma"):
         raise ConfigurationError(
             f"ASSISTANT_CHROMA_URL names a Chroma server but ASSISTANT_VECTOR_STORE is "
             f"{settings.vector_store!r}: unset one of them"
         )
+    from assistant.search.chroma import ChromaServer  # chromadb is imported only when used
+
     return ChromaServer(embedder, settings.chroma_url)
 
 

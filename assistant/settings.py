@@ -37,7 +37,12 @@ class Settings(BaseSettings):
         description="Vectors of recent texts kept in memory (about 2 KiB each at 512 "
         "dimensions): the passages' sentences a turn ranks come back turn after turn. 0: none.",
     )
-    vector_store: str = Field("chroma", description="chroma | exact, or one a plugin registers.")
+    vector_store: str | None = Field(
+        None,
+        description="exact (every vector in one matrix, searched exhaustively) | chroma "
+        "(embedded Chroma), or one a plugin registers. Default: exact, or the Chroma server "
+        "when chroma_url is set.",
+    )
     chroma_url: str | None = Field(
         None,
         description="A Chroma server (`chroma run`), e.g. http://chroma:8000: the index's "

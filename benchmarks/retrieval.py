@@ -42,6 +42,7 @@ import random
 import resource
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -58,9 +59,11 @@ from assistant.ingest.chunking import embedding_text
 from assistant.ingest.documents import Document, PlainFileDefaults, parse_document
 from assistant.roles import Audience, Role
 from assistant.search.catalog import IndexedChunk
-from assistant.search.embeddings import Embedder, LangChainAdapter, load_embedder
+from assistant.search.embeddings import Embedder, load_embedder
 from assistant.search.index import KnowledgeIndex, Snapshot
+from assistant.search.langchain_adapter import LangChainAdapter
 from assistant.search.retrieval import search
+from assistant.search.vectorstore import PassageFilter
 from assistant.text import tokenize
 
 SEED = 20260101
@@ -74,6 +77,7 @@ POOL = 40
 RRF_K = 60
 WARMUP_QUERIES = 10
 CHANGED_SHARE = 0.01
+EMBED_SAMPLE = 2000
 
 PRODUCTS = (
     "大额存单",
@@ -196,7 +200,30 @@ class Results:
     ours_ms: list[float] = field(default_factory=list)
     base_ms: list[float] = field(default_factory=list)
     embed_ms: list[float] = field(default_factory=list)
+    embed_alone: Timing | None = None
+    # Each query's top K from the baseline's approximate (HNSW) search and from exact search
+    # over the same vectors and the same filter (public passages).
+    base_found: list[list[str]] = field(default_factory=list)
+    exact_found: list[list[str]] = field(default_factory=list)
     rss_mib: dict[str, float] = field(default_factory=dict)
+    change_costs: list[ChangeCost] = field(default_factory=list)
+
+    @property
+    def baseline_recall(self) -> float:
+        hits = sum(
+            len(set(b) & set(e)) for b, e in zip(self.base_found, self.exact_found, strict=True)
+        )
+        return hits / max(1, sum(len(e) for e in self.exact_found))
+
+
+@dataclass
+class ChangeCost:
+    """Re-ingesting a corpus with a few documents edited, at one corpus size."""
+
+    chunks: int
+    changed_docs: int
+    build: Timing
+    changed: Timing
 
 
 # ---------- synthetic corpus ----------
@@ -327,7 +354,7 @@ def baseline_ingest(
 ) -> tuple[Chroma, Timing]:
     """LangChain's Chroma over the same passages, with the audience as metadata."""
     texts = [embedding_text(c.title, c.section, c.text) for c in chunks]
-    metadatas = [{"doc_id": c.doc_id, "audience": c.audience} for c in chunks]
+    metadatas = [{"chunk_id": c.chunk_id, "audience": c.audience} for c in chunks]
     start, cpu = time.perf_counter(), time.process_time()
     store = Chroma.from_texts(
         texts,
@@ -342,7 +369,7 @@ def baseline_ingest(
 
 
 def public_in_effect(snapshot: Snapshot, on: date) -> int:
-    return int(snapshot.mask((Audience.public,), on).sum())
+    return int(snapshot.mask(PassageFilter((str(Audience.public),), on)).sum())
 
 
 def elapsed_ms(call: Callable[[], object]) -> float:
@@ -366,6 +393,10 @@ def time_queries(
     def baseline(query: str) -> Callable[[], object]:
         return lambda: retriever.invoke(query)
 
+    ids = [c.chunk_id for c in snapshot.chunks]
+    vectors = snapshot.vectors.vectors(ids)
+    public = np.array([c.audience == Audience.public for c in snapshot.chunks])
+
     for query in queries[:WARMUP_QUERIES]:
         ours(query)()
         baseline(query)()
@@ -377,9 +408,60 @@ def time_queries(
             results.ours_ms.append(elapsed_ms(ours(query)))
             results.base_ms.append(elapsed_ms(baseline(query)))
         results.embed_ms.append(elapsed_ms(lambda q=query: embedder.embed_query(q)))
+        results.base_found.append([d.metadata["chunk_id"] for d in retriever.invoke(query)])
+        scores = np.where(public, vectors @ embedder.embed_query(query), -np.inf)
+        results.exact_found.append([ids[i] for i in np.argsort(-scores)[:K]])
 
 
-def run(docs: int, query_count: int, model: str) -> Results:
+def embedding_alone(embedder: Embedder, snapshot: Snapshot, sample: int) -> Timing:
+    """Embedding a sample of the passages, nothing else: what ingest is bound by."""
+    chunks = snapshot.chunks[:sample]
+    texts = [embedding_text(c.title, c.section, c.text) for c in chunks]
+    start, cpu = time.perf_counter(), time.process_time()
+    for begin in range(0, len(texts), 1000):
+        embedder.embed_passages(texts[begin : begin + 1000])
+    return Timing(time.perf_counter() - start, time.process_time() - cpu, len(texts), len(texts))
+
+
+class HashingEmbedder:
+    """A random unit vector per text, seeded by the text: nearly free and meaningless, for
+    timing what the index itself costs as the corpus grows (use-m3 would take half an hour
+    to embed 100,000 chunks)."""
+
+    name = "hashing"
+    dimension = 512
+    threads = 1
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.stack(
+            [
+                np.random.default_rng(zlib.crc32(text.encode())).standard_normal(self.dimension)
+                for text in texts
+            ]
+        ).astype(np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_passages([text])[0]
+
+
+def change_cost(docs: int, root: Path) -> ChangeCost:
+    """Build an index of `docs` documents, then re-ingest it with 10 of every 1,000 edited."""
+    texts = corpus_texts(docs)
+    index = KnowledgeIndex(
+        root / f"scale-{docs}",
+        HashingEmbedder(),
+        chunk_size=CHUNK_SIZE,
+        chunk_overlap=CHUNK_OVERLAP,
+    )
+    build = timed_ingest(index, parse_all(texts))
+    index.snapshot()  # a serving process has the current generation open
+    edited, changed_docs = edit_some(texts, CHANGED_SHARE)
+    documents = parse_all(edited)
+    return ChangeCost(build.chunks_total, changed_docs, build, timed_ingest(index, documents))
+
+
+def run(docs: int, query_count: int, model: str, scale: Sequence[int]) -> Results:
     results = Results(documents=docs, queries=query_count)
     embedder = load_embedder(model, THREADS)
     embedder.embed_query("预热")
@@ -389,7 +471,9 @@ def run(docs: int, query_count: int, model: str) -> Results:
     queries = questions(query_count)
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as scratch:
         root = Path(scratch)
-        index = KnowledgeIndex(root / "ours", embedder, CHUNK_SIZE, CHUNK_OVERLAP)
+        index = KnowledgeIndex(
+            root / "ours", embedder, chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP
+        )
         results.ours_ingest = timed_ingest(index, documents)
         results.rss_mib["after our ingest"] = peak_rss_mib()
         snapshot = index.snapshot()
@@ -403,7 +487,10 @@ def run(docs: int, query_count: int, model: str) -> Results:
         results.ours_unchanged = timed_ingest(index, documents)
         edited, results.changed_docs = edit_some(texts, CHANGED_SHARE)
         results.ours_changed = timed_ingest(index, parse_all(edited))
+        results.embed_alone = embedding_alone(embedder, snapshot, EMBED_SAMPLE)
         results.rss_mib["at end"] = peak_rss_mib()
+        for size in scale:
+            results.change_costs.append(change_cost(size, root))
     return results
 
 
@@ -426,6 +513,8 @@ def report(results: Results, args: argparse.Namespace) -> str:
     assert results.ours_ingest and results.base_ingest
     assert results.ours_unchanged and results.ours_changed
     ours_in, base_in = results.ours_ingest, results.base_ingest
+    alone = results.embed_alone
+    assert alone is not None
     p50, p95 = (percentile(results.ours_ms, 50), percentile(results.ours_ms, 95))
     b50, b95 = (percentile(results.base_ms, 50), percentile(results.base_ms, 95))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -454,6 +543,12 @@ def report(results: Results, args: argparse.Namespace) -> str:
             ratio(ours_in.rate, base_in.rate),
         ),
         row(
+            "  of embedding alone, chunks/s",
+            f"{ours_in.rate / alone.rate:.2f}x",
+            f"{base_in.rate / alone.rate:.2f}x",
+            f"({alone.rate:.1f}/s on {alone.chunks_total})",
+        ),
+        row(
             "full ingest, CPU s (all threads)",
             f"{ours_in.cpu_seconds:.1f}",
             f"{base_in.cpu_seconds:.1f}",
@@ -475,6 +570,11 @@ def report(results: Results, args: argparse.Namespace) -> str:
             f"{percentile(results.embed_ms, 50):.1f} / {percentile(results.embed_ms, 95):.1f}",
             "(same for both)",
         ),
+        row(
+            f"recall@{K} against exact search",
+            "1.000 (exact)",
+            f"{results.baseline_recall:.3f} (HNSW)",
+        ),
         "",
         "peak RSS of the process (both systems share it), MiB: "
         + ", ".join(f"{phase} {mib:.0f}" for phase, mib in results.rss_mib.items()),
@@ -484,6 +584,21 @@ def report(results: Results, args: argparse.Namespace) -> str:
         "from a shared 2-core machine are noisy: compare only the ratios within one run.",
         "ratio column: below 1 means ours is faster for s and ms, above 1 for chunks/s.",
     ]
+    if results.change_costs:
+        lines += [
+            "",
+            "Change costs what changed: a corpus re-ingested with 1% of its documents edited",
+            "(one sentence appended to each), hashing embedder so that only the index's own",
+            "work is timed; the edited passages' embedding adds (embedded / use-m3 rate) s.",
+            f"{'chunks':>8} {'full build, s':>14} {'docs changed':>13} {'re-ingest, s':>13} "
+            f"{'embedded / total':>17}",
+        ]
+        for cost in results.change_costs:
+            lines.append(
+                f"{cost.chunks:>8} {cost.build.seconds:>14.1f} {cost.changed_docs:>13} "
+                f"{cost.changed.seconds:>13.2f} "
+                f"{f'{cost.changed.chunks_embedded}/{cost.changed.chunks_total}':>17}"
+            )
     return "\n".join(lines)
 
 
@@ -497,12 +612,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--queries", type=int, default=200, help="timed queries")
     parser.add_argument("--model", default="use-m3", help="embedder: use-m3, e5-small, minilm")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="*",
+        default=[100, 1000, 10000],
+        help="corpus sizes in documents (10 chunks each) for the change-cost table",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    results = run(args.docs, args.queries, args.model)
+    results = run(args.docs, args.queries, args.model, args.scale)
     print(report(results, args))
 
 

@@ -24,10 +24,10 @@ from assistant.search.catalog import (
     IndexCatalog,
     IndexedChunk,
 )
+from assistant.search.chroma import ChromaServer
 from assistant.search.embeddings import load_embedder
 from assistant.search.glossary import Glossary
 from assistant.search.vectorstore import (
-    ChromaServer,
     GenerationRef,
     PassageFilter,
     PassageMeta,

@@ -65,9 +65,9 @@ def test_the_exact_vector_store_answers_like_chroma(tmp_path: Path) -> None:
 def test_an_index_built_for_another_vector_store_says_to_rebuild(tmp_path: Path) -> None:
     sheet = KNOWLEDGE / "products" / "dep-time-deposit.md"
     ingest_paths(open_index(make_settings(tmp_path)), [sheet], PlainFileDefaults())
-    exact = make_settings(tmp_path, vector_store="exact")
+    chroma = make_settings(tmp_path, vector_store="chroma")
     with pytest.raises(IndexMismatch, match="assistant ingest --prune"):
-        open_index(exact).snapshot()
+        open_index(chroma).snapshot()
 
 
 @pytest.mark.parametrize(

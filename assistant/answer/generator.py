@@ -136,8 +136,12 @@ class GeneratorContext:
 generators: Registry[Callable[[GeneratorContext], Generator]] = Registry(
     "generator",
     "ASSISTANT_GENERATOR",
-    builtins=("assistant.answer.composer", "assistant.answer.llm"),
+    builtins=("assistant.answer.composer",),
 )
+
+# A language model behind an OpenAI-compatible server: langchain-openai alone takes a second
+# to import, which every command paid before it was deferred.
+generators.register_deferred("llm", "assistant.answer.llm:language_model")
 
 
 def streamed(draft: Draft, pieces: Callable[[str], list[str]]) -> DraftStream:
@@ -164,5 +168,3 @@ def citation_of(n: int, chunk: IndexedChunk) -> Citation:
         chunk.effective_from,
         chunk.effective_to,
     )
-
-

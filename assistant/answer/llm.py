@@ -37,7 +37,6 @@ from assistant.answer.generator import (
     GenerationInput,
     GeneratorContext,
     citation_of,
-    generators,
 )
 from assistant.answer.local_model import LocalServer, model_spec
 from assistant.answer.wording import read_texts_file, text_in, texts_in
@@ -282,7 +281,6 @@ def chat_model(settings: Settings, base_url: str) -> ChatOpenAI:
     )
 
 
-@generators.register("llm")
 def language_model(context: GeneratorContext) -> LanguageModelGenerator:
     settings = context.settings
     server = None

