@@ -29,7 +29,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
     delete,
     func,
     select,
@@ -38,7 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.database import lost_table
+from assistant.database import connect, lost_table
 from assistant.errors import Unavailable
 from assistant.migrations import upgrade
 
@@ -110,7 +109,7 @@ class Problem:
 
 class AuditTrail:
     def __init__(self, url: str, key: str | None = None) -> None:
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = connect(url)
         self._key = (key or "").encode("utf-8")
         self._appending = threading.Lock()
         self._ensure_schema()

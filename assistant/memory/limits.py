@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Float, String, create_engine, select
+from sqlalchemy import Float, String, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assistant.database import connect
 from assistant.errors import Unavailable
 from assistant.migrations import upgrade
 
@@ -34,7 +35,7 @@ class SharedRateLimiter:
     """`per_minute` requests per caller, refilled continuously, counted in the database."""
 
     def __init__(self, url: str, per_minute: int) -> None:
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = connect(url)
         self.per_minute = per_minute
         upgrade(self.engine)
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, create_engine, delete, select
+from sqlalchemy import ForeignKey, String, Text, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.database import lost_table, session_scope
+from assistant.database import connect, lost_table, session_scope
 from assistant.errors import NotFound, Unavailable
 from assistant.migrations import upgrade
 from assistant.turn import TurnRequest, TurnResult
@@ -104,7 +104,7 @@ class StoredTurn:
 
 class ConversationStore:
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = connect(url)
         upgrade(self.engine)
 
     def _session(self, write: bool = False) -> AbstractContextManager[Session]:

@@ -29,13 +29,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Integer, String, Text, create_engine, delete, select, text
+from sqlalchemy import Integer, String, Text, delete, select, text
 from sqlalchemy import insert as insert_into
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.database import file_lock, session_scope
+from assistant.database import connect, file_lock, session_scope
 from assistant.errors import Unavailable
 from assistant.migrations import upgrade
 
@@ -204,7 +204,7 @@ _ROWS_PER_INSERT = 1000
 
 class DatabaseCatalog:
     def __init__(self, url: str, index_name: str, workspace: Path) -> None:
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = connect(url)
         self.index_name = index_name
         self.location = f"{self.engine.url.render_as_string(hide_password=True)} ({index_name})"
         self._workspace = workspace

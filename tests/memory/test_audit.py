@@ -31,6 +31,15 @@ def trail(tmp_path: Path) -> AuditTrail:
     return trail
 
 
+def test_a_sqlite_trail_commits_through_a_write_ahead_log(trail: AuditTrail) -> None:
+    # Workers reading the trail never wait for the one appending, and every record is on
+    # disk when its append returns.
+    with sqlite3.connect(str(trail.engine.url.database)) as db:
+        assert db.execute("pragma journal_mode").fetchone() == ("wal",)
+    with trail.engine.connect() as connection:
+        assert connection.exec_driver_sql("pragma synchronous").scalar() == 2  # FULL
+
+
 def tampered(trail: AuditTrail, *statements: str) -> list[str]:
     """What verify reports after someone who dropped the database's guard ran `statements`."""
     with sqlite3.connect(str(trail.engine.url.database)) as db:
