@@ -16,8 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from assistant.content import parse_yaml
 from assistant.guard import InputGuard, KnowledgeView, OutputGuard, SourceDocument, load_guards
 from assistant.guard.figures import SourceFigures
 from assistant.guard.pii import find_pii
@@ -47,7 +46,7 @@ class QuestionSet:
 def load_question_set(path: Path) -> QuestionSet:
     """A list of questions, or a mapping with the list under `questions` and its `as_of`;
     two-turn `conversations` join the questions as items of kind "conversation"."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     if isinstance(data, list):
         return QuestionSet(data, name=path.stem)
     conversations = [c | {"kind": "conversation"} for c in data.get("conversations") or []]

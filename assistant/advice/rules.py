@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.content import parse_yaml
 from assistant.errors import ConfigurationError, InvalidRequest
 from assistant.ingest.documents import RiskLevel, Tier
 from assistant.text import LANGUAGES, Text
@@ -396,7 +397,7 @@ def _known(language: str) -> str:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return parse_yaml(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise WordingInvalid(f"{path}: cannot be read ({error.strerror})") from None
     except yaml.YAMLError as error:

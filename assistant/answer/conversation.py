@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from assistant.content import parse_yaml
 from assistant.errors import ConfigurationError
 from assistant.text import Language, detect_language
 
@@ -30,7 +31,7 @@ class FollowUps:
     def load(cls, prompts_dir: Path) -> FollowUps:
         path = prompts_dir / "conversation.yaml"
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = parse_yaml(path.read_text(encoding="utf-8"))
             openers = "|".join(f"(?:{p})" for p in data["openers"])
             return cls(
                 re.compile(rf"^\s*(?:{openers})", re.IGNORECASE),

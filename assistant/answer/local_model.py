@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from assistant.content import parse_yaml
 from assistant.errors import ConfigurationError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class ModelSpec:
 
 def load_catalogue(path: Path) -> dict[str, ModelSpec]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
         return {name: ModelSpec(name=name, **spec) for name, spec in data["models"].items()}
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
         raise ConfigurationError(f"{path}: not a readable model catalogue ({error})") from error

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from assistant.content import parse_yaml
 from assistant.errors import ConfigurationError
 from assistant.text import LANGUAGES, fold
 
@@ -66,9 +67,7 @@ class ComposerWording:
                 for f in fields(cls)
                 if f.name in PLACEHOLDERS
             },
-            staff_owners={
-                owner: texts_in(path, owners, owner, frozenset()) for owner in owners
-            },
+            staff_owners={owner: texts_in(path, owners, owner, frozenset()) for owner in owners},
             owner_of_category={str(k): str(v) for k, v in categories.items()},
             asks_for_list=_patterns(path, data, "asks_for_list"),
         )
@@ -97,7 +96,7 @@ def _patterns(path: Path, data: dict[str, Any], key: str) -> tuple[re.Pattern[st
 
 def read_texts_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise ConfigurationError(f"{path}: cannot be read as YAML: {error}") from None
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from assistant.content import parse_yaml
 from assistant.errors import ConfigurationError
 from assistant.text import LANGUAGES
 
@@ -147,7 +148,7 @@ def _read(
     path: Path, model: type[_Policy], problems: Callable[[_Policy], Iterator[str]]
 ) -> _Policy:
     try:
-        policy = model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        policy = model.model_validate(parse_yaml(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValueError) as error:
         raise PolicyError(f"{path}: {error}") from None
     # The schema only knows shapes; what would otherwise fail mid-reply is refused here.

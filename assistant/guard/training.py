@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from assistant.content import parse_yaml
 from assistant.guard.policy import PolicyError
 from assistant.guard.semantic import ACCEPTABLE, Classifier, Embed, decided, reading
 from assistant.text import detect_language, segments
@@ -54,7 +55,7 @@ class TrainingSettings:
     @classmethod
     def load(cls, path: Path) -> TrainingSettings:
         try:
-            data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data: Any = parse_yaml(path.read_text(encoding="utf-8"))
             return cls(
                 float(data["regularisation"]),
                 {str(k): float(v) for k, v in data["max_false_positive"].items()},
@@ -109,7 +110,7 @@ def banking77_split(path: Path) -> tuple[list[str], list[str]]:
 
 
 def _yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return parse_yaml(path.read_text(encoding="utf-8"))
 
 
 def _labelled_lists(

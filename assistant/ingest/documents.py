@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from assistant.content import parse_yaml
 from assistant.errors import DocumentError
 from assistant.ingest.cleaning import clean_web_text
 from assistant.ingest.formats import EXTRACTORS
@@ -199,7 +200,7 @@ def load_documents(paths: Iterable[Path], defaults: PlainFileDefaults) -> LoadRe
 
 def _parse_front_matter(block: str, source: str) -> dict[str, object]:
     try:
-        data = yaml.safe_load(block)
+        data = parse_yaml(block)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (front matter line {where.line + 1})" if where else ""

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from assistant.content import parse_yaml
 from assistant.errors import ConfigurationError
 from assistant.text import fold, tokenize
 
@@ -39,7 +38,7 @@ class Glossary:
         """The glossary at path; an empty one when the bank keeps none."""
         if not path.exists():
             return cls()
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
         entries = data.get("synonyms", []) if isinstance(data, dict) else None
         scopes = data.get("opposed_scopes", []) if isinstance(data, dict) else None
         if not isinstance(entries, list) or not isinstance(scopes, list):
@@ -76,8 +75,10 @@ class Glossary:
 
 
 def _words(path: Path, section: str, number: int, entry: object) -> Words:
-    if not isinstance(entry, list) or len(entry) < 2 or not all(
-        isinstance(word, str) and word.strip() for word in entry
+    if (
+        not isinstance(entry, list)
+        or len(entry) < 2
+        or not all(isinstance(word, str) and word.strip() for word in entry)
     ):
         raise GlossaryError(
             f"{path}: {section} entry {number} must list two or more words, got {entry!r}"
@@ -86,8 +87,10 @@ def _words(path: Path, section: str, number: int, entry: object) -> Words:
 
 
 def _sides(path: Path, number: int, pair: object) -> tuple[Words, Words]:
-    if not isinstance(pair, list) or len(pair) != 2 or not all(
-        isinstance(side, list) and side for side in pair
+    if (
+        not isinstance(pair, list)
+        or len(pair) != 2
+        or not all(isinstance(side, list) and side for side in pair)
     ):
         raise GlossaryError(
             f"{path}: opposed_scopes entry {number} must be two lists of words, got {pair!r}"

@@ -23,8 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from assistant.content import parse_yaml
 from assistant.search.catalog import DocumentRecord, IndexedChunk
 from assistant.search.glossary import Glossary, GlossaryError, uses_word
 from assistant.text import fold, tokenize
@@ -77,7 +76,7 @@ class TitleRules:
 
     @classmethod
     def load(cls, path: Path) -> TitleRules:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        data = parse_yaml(path.read_text(encoding="utf-8")) if path.exists() else {}
         data = data if isinstance(data, dict) else {}
         words = data.get("title_boilerplate", [])
         shares = [data.get(key, 0.5) for key in ("generic_title_share", "title_ownership")]

@@ -48,11 +48,11 @@ def create_services(settings: Settings, assistant: Assistant | None = None) -> S
         )
     trail = AuditTrail(settings.audit_database(), settings.audit_key)
     assistant = assistant or build_assistant(settings)
-    # The current generation is opened (and its subject catalogue built) as the worker
-    # starts: its first turn does not pay for it, and /healthz can name it. No index yet,
-    # or a server away: /readyz says which.
+    # The current generation is opened, what it keeps per generation built and the models
+    # loaded as the worker starts: its first turns do not wait seconds for them, and
+    # /healthz can name the generation. No index yet, or a server away: /readyz says which.
     with suppress(AssistantError):
-        assistant.subjects(assistant.index.snapshot())
+        assistant.prepare()
     return Services(
         settings,
         assistant.with_memory(store, trail),
