@@ -25,7 +25,7 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,6 +61,14 @@ class IndexedChunk:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> IndexedChunk:
         return cls(**{**row, "tokens": tuple(row["tokens"])})
+
+    def as_row(self) -> dict[str, Any]:
+        # Not dataclasses.asdict, which deep-copies every token: writing a generation's
+        # passages took seconds per 10,000 of them.
+        return {name: getattr(self, name) for name in _CHUNK_FIELDS}
+
+
+_CHUNK_FIELDS = tuple(f.name for f in fields(IndexedChunk))
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,7 @@ class FileCatalog:
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomically(
             folder / "chunks.jsonl",
-            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in content.chunks),
+            "".join(json.dumps(c.as_row(), ensure_ascii=False) + "\n" for c in content.chunks),
         )
         _write_atomically(folder / "manifest.json", json.dumps(content.manifest))
         _write_atomically(folder / "documents.json", _documents_json(content.documents))
@@ -243,7 +251,7 @@ class DatabaseCatalog:
                 "index_name": self.index_name,
                 "generation": generation,
                 "position": position,
-                "chunk": json.dumps(asdict(chunk), ensure_ascii=False),
+                "chunk": json.dumps(chunk.as_row(), ensure_ascii=False),
             }
             for position, chunk in enumerate(content.chunks)
         ]
@@ -330,7 +338,7 @@ def _unavailable(error: SQLAlchemyError) -> Unavailable:
 
 
 def _documents_json(documents: dict[str, DocumentRecord]) -> str:
-    return json.dumps({k: asdict(v) for k, v in sorted(documents.items())}, ensure_ascii=False)
+    return json.dumps({k: vars(v) for k, v in sorted(documents.items())}, ensure_ascii=False)
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
