@@ -30,7 +30,15 @@ class Settings(BaseSettings):
         "use-m3",
         description="use-m3 | e5-small | minilm | st:/path/to/a/sentence-transformers/model",
     )
-    embedding_threads: int = Field(2, ge=1, description="BLAS threads for the embedder.")
+    embedding_threads: int = Field(
+        2, ge=1, description="BLAS threads for the embedder, for one caller (ingest, the CLI)."
+    )
+    serve_embedding_threads: int = Field(
+        1,
+        ge=1,
+        description="BLAS threads per embedding in `assistant serve`: there concurrent turns "
+        "are the parallelism, and more threads per call contend for the same cores.",
+    )
     embedding_cache: int = Field(
         16384,
         ge=0,

@@ -183,6 +183,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     from assistant.channels.api import create_app
 
     settings = get_settings()
+    settings = settings.model_copy(update={"embedding_threads": settings.serve_embedding_threads})
     host = host or settings.host
     if not settings.api_keys and host not in ("127.0.0.1", "localhost", "::1"):
         _fail(
@@ -211,6 +212,7 @@ def _share_between_workers(settings: Settings) -> None:
     one rate-limit count, and one key for console sessions (a teller signed in at one
     worker is signed in at all)."""
     os.environ["ASSISTANT_SHARED_RATE_LIMITS"] = "true"
+    os.environ["ASSISTANT_EMBEDDING_THREADS"] = str(settings.embedding_threads)
     # Each worker would sign demo visitors with a key of its own, refused by the others.
     os.environ.setdefault("ASSISTANT_DEMO_PAGES", "false")
     if settings.console_secret is None:

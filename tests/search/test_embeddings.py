@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ from assistant.ingest.documents import PlainFileDefaults, parse_document
 from assistant.roles import Audience, Role
 from assistant.search.chroma import ChromaEmbeddings
 from assistant.search.embeddings import (
+    CoalescingEmbedder,
     EmbeddingModelError,
     RememberingEmbedder,
     load_embedder,
@@ -98,3 +102,47 @@ def test_a_remembering_embedder_gives_the_models_vectors_and_forgets_the_oldest(
     returned = remembering.embed_passages(texts[2:])
     returned[0] = 0  # the caller's copy; what is remembered stays as the model gave it
     assert np.allclose(remembering.embed_passages(texts[2:]), embedder.embed_passages(texts[2:]))
+
+
+class SlowCountingModel:
+    """The real model, counting its calls, and slow enough that callers pile up."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.name, self.dimension, self.threads = inner.name, inner.dimension, inner.threads
+        self._inner = inner
+        self.calls = 0
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        time.sleep(0.05)
+        if any("坏" in text for text in texts):
+            raise RuntimeError("the model failed")
+        return self._inner.embed_passages(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._inner.embed_query(text)
+
+
+def test_concurrent_callers_share_one_model_call_and_each_gets_its_own_vectors(
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    model = SlowCountingModel(embedder)
+    coalescing = CoalescingEmbedder(model)  # type: ignore[arg-type]
+    asks = [
+        [f"第{n}个问题：大额存单起存金额是多少？", f"第{n}句：信用卡年费怎么收？"]
+        for n in range(12)
+    ]
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(coalescing.embed_passages, asks))
+    assert model.calls < len(asks)
+    for texts, vectors in zip(asks, answers, strict=True):
+        assert np.allclose(vectors, embedder.embed_passages(texts), atol=1e-5)
+
+
+def test_a_failed_model_call_fails_every_caller_in_it_and_the_next_calls_work(
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    coalescing = CoalescingEmbedder(SlowCountingModel(embedder))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="the model failed"):
+        coalescing.embed_passages(["坏句子"])
+    assert coalescing.embed_passages(["好句子"]).shape == (1, embedder.dimension)
