@@ -16,8 +16,12 @@ from tests.conftest import ROOT, write
 
 
 def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return python(settings, "-m", "assistant", *args)
+
+
+def python(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "assistant", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env=server_env(settings),
         capture_output=True,
@@ -107,14 +111,7 @@ def test_a_question_loads_no_library_its_answer_does_not_use(
         "main(['ask', '大额存单起存金额是多少？', '--json'], standalone_mode=False)\n"
         "print(sorted(m for m in ('chromadb', 'langchain_openai', 'sklearn') if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=server_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = python(settings, "-c", script)
     assert result.returncode == 0, result.stderr
     *answer, loaded = result.stdout.strip().splitlines()
     assert json.loads("\n".join(answer))["citations"] and loaded == "[]"
