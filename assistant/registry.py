@@ -50,8 +50,9 @@ class Registry(Generic[F]):
 
     def register_deferred(self, name: str, target: str) -> None:
         """Make the factory `module:function` available under `name`, imported only when
-        that name is chosen."""
-        self._deferred[name] = target
+        that name is chosen (unless a factory registered under that name already)."""
+        if name not in self._factories:
+            self._deferred[name] = target
 
     def names(self) -> list[str]:
         load_plugins(self._builtins)
@@ -61,7 +62,10 @@ class Registry(Generic[F]):
         load_plugins(self._builtins)
         if name in self._deferred:
             module, _, function = self._deferred[name].partition(":")
-            factory: F = getattr(importlib.import_module(module), function)
+            try:
+                factory: F = getattr(importlib.import_module(module), function)
+            except (ImportError, AttributeError) as error:
+                raise self._error(f"{self.kind} {name!r} cannot be loaded: {error}") from None
             return factory
         try:
             return self._factories[name]

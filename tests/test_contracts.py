@@ -186,6 +186,27 @@ def test_a_store_keeps_vectors_across_reopening_and_forgets_deleted_ones(
     store.close()
 
 
+def test_a_store_built_empty_opens_empty(stores, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    stores.create(generation(tmp_path)).close()
+    store = stores.open(generation(tmp_path))
+    assert store.count() == 0 and store.query(unit(1, 0, 0), 3, STAFF) == []
+    store.close()
+
+
+def test_a_passage_the_filter_refuses_is_never_returned_even_for_a_broken_query(
+    stores,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    store = filled(stores, tmp_path)
+    broken = np.full(3, np.nan, dtype=np.float32)
+    try:
+        found = store.query(broken, 10, PUBLIC)
+    except Unavailable:
+        found = []  # a store may refuse such a query outright
+    assert set(found) <= {"near", "far"}
+    store.close()
+
+
 def test_a_chroma_server_forgets_a_dropped_generation_and_keeps_the_others(
     chroma_url: str, tmp_path: Path
 ) -> None:

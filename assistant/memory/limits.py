@@ -4,6 +4,7 @@ each."""
 
 from __future__ import annotations
 
+import random
 import time
 
 from sqlalchemy import Float, String, select
@@ -48,6 +49,7 @@ class SharedRateLimiter:
                 # Two workers opened the same caller's bucket at once; the loser counts again.
                 if attempt == _ATTEMPTS - 1:
                     raise Unavailable("the rate limits are busy; try again shortly") from None
+                time.sleep(random.uniform(0.002, 0.02) * (attempt + 1))
         raise AssertionError("unreachable")
 
     def _take(self, caller: str, now: float) -> float:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.errors import ConfigurationError
+from assistant.errors import ConfigurationError, Unavailable
 from assistant.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -152,11 +152,19 @@ def _load(spec: str, threads: int, cache: int) -> Embedder:
     return RememberingEmbedder(coalescing, cache) if cache else coalescing
 
 
+# Calls this large (an ingest's) go straight to the model.
+_LARGE_BATCH = 64
+
+
+def _interrupted() -> Exception:
+    return RuntimeError("interrupted before it finished")
+
+
 @dataclass
 class _Batch:
     texts: list[str]
     vectors: np.ndarray | None = None
-    error: BaseException | None = None
+    error: Exception | None = None
     finished: bool = False
 
 
@@ -182,6 +190,8 @@ class CoalescingEmbedder:
         mine = _Batch(list(texts))
         if not mine.texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(mine.texts) >= _LARGE_BATCH:  # an ingest's batch: nothing to gain, turns to delay
+            return self.model.embed_passages(mine.texts)
         with self._turn:
             self._queued.append(mine)
             while not mine.finished:
@@ -190,22 +200,31 @@ class CoalescingEmbedder:
                     continue
                 self._embedding = True
                 batches, self._queued = self._queued, []
-                self._turn.release()
                 try:
-                    self._embed(batches)
+                    self._turn.release()
+                    try:
+                        self._embed(batches)
+                    finally:
+                        self._turn.acquire()
                 finally:
-                    self._turn.acquire()
+                    # Whatever happened, nobody is left waiting on these batches or the turn.
+                    for batch in batches:
+                        if not batch.finished:
+                            batch.error, batch.finished = _interrupted(), True
                     self._embedding = False
                     self._turn.notify_all()
         if mine.error is not None:
-            raise mine.error
+            raise Unavailable(
+                f"the embedding model failed ({mine.error}); nothing was answered: "
+                "try again shortly"
+            ) from mine.error
         assert mine.vectors is not None
         return mine.vectors
 
     def _embed(self, batches: list[_Batch]) -> None:
         try:
             vectors = self.model.embed_passages([t for batch in batches for t in batch.texts])
-        except BaseException as error:  # every caller in the batch hears of it
+        except Exception as error:  # every caller in the batch hears of it
             for batch in batches:
                 batch.error, batch.finished = error, True
             return
@@ -240,6 +259,8 @@ class RememberingEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) >= _LARGE_BATCH:  # an ingest's: it would push the turns' vectors out
+            return self.model.embed_passages(texts)
         keys = [("passage", text) for text in texts]
         known = self._recall(keys)
         missing = list(dict.fromkeys(key for key in keys if key not in known))

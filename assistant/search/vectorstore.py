@@ -148,7 +148,8 @@ class ExactStore:
         self._metas: list[PassageMeta] = []
         # Batches added while a generation is built, joined into one matrix when read.
         self._batches: list[np.ndarray] = []
-        self._dirty = False
+        # A new store is written when closed even if empty: an empty generation opens.
+        self._dirty = True
         self._searchable: _Matrix | None = None
         self._joining = threading.Lock()
 
@@ -160,6 +161,7 @@ class ExactStore:
         store._rows = {chunk_id: i for i, chunk_id in enumerate(store._ids)}
         store._metas = [PassageMeta(**row["meta"]) for row in rows]
         store._batches = [np.load(location / "vectors.npy", mmap_mode="r")]
+        store._dirty = False
         return store
 
     def add(self, ids: Sequence[str], vectors: np.ndarray, metas: Sequence[PassageMeta]) -> None:
@@ -193,7 +195,9 @@ class ExactStore:
             return []
         scores = matrix.vectors @ np.asarray(vector, dtype=np.float32)
         scores[~admitted] = -np.inf
-        best = np.argpartition(-scores, found - 1)[:found]
+        best = np.sort(np.argpartition(-scores, found - 1)[:found])  # ties in row order
+        # A NaN score sorts above the masked rows: only what the filter admits goes out.
+        best = best[admitted[best]]
         return [self._ids[i] for i in best[np.argsort(-scores[best], kind="stable")]]
 
     def count(self) -> int:

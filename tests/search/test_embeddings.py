@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.errors import Unavailable
 from assistant.ingest.documents import PlainFileDefaults, parse_document
 from assistant.roles import Audience, Role
 from assistant.search.chroma import ChromaEmbeddings
@@ -143,6 +144,6 @@ def test_a_failed_model_call_fails_every_caller_in_it_and_the_next_calls_work(
     embedder,  # type: ignore[no-untyped-def]
 ) -> None:
     coalescing = CoalescingEmbedder(SlowCountingModel(embedder))  # type: ignore[arg-type]
-    with pytest.raises(RuntimeError, match="the model failed"):
+    with pytest.raises(Unavailable, match="the model failed"):
         coalescing.embed_passages(["坏句子"])
     assert coalescing.embed_passages(["好句子"]).shape == (1, embedder.dimension)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 
 from fastapi import APIRouter, FastAPI, Security
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,7 +23,7 @@ from assistant.channels.api.errors import SizeLimits, install_error_handlers
 from assistant.channels.api.schemas import ERRORS
 from assistant.channels.auth import Authenticator, Limiter, RateLimiter
 from assistant.channels.console_access import ConsoleAccess, ConsoleGate
-from assistant.errors import AssistantError, ConfigurationError
+from assistant.errors import ConfigurationError
 from assistant.memory.audit import AuditTrail
 from assistant.memory.limits import SharedRateLimiter
 from assistant.memory.store import ConversationStore
@@ -51,8 +50,10 @@ def create_services(settings: Settings, assistant: Assistant | None = None) -> S
     # The current generation is opened, what it keeps per generation built and the models
     # loaded as the worker starts: its first turns do not wait seconds for them, and
     # /healthz can name the generation. No index yet, or a server away: /readyz says which.
-    with suppress(AssistantError):
+    try:
         assistant.prepare()
+    except Exception as error:  # a worker starts regardless; /readyz reports what is wrong
+        log.warning("not prepared before serving: %s", error)
     return Services(
         settings,
         assistant.with_memory(store, trail),
