@@ -78,6 +78,7 @@ RRF_K = 60
 WARMUP_QUERIES = 10
 CHANGED_SHARE = 0.01
 EMBED_SAMPLE = 2000
+SCALE_QUERIES = 100
 
 PRODUCTS = (
     "大额存单",
@@ -224,6 +225,7 @@ class ChangeCost:
     changed_docs: int
     build: Timing
     changed: Timing
+    query_ms: list[float]
 
 
 # ---------- synthetic corpus ----------
@@ -458,7 +460,20 @@ def change_cost(docs: int, root: Path) -> ChangeCost:
     index.snapshot()  # a serving process has the current generation open
     edited, changed_docs = edit_some(texts, CHANGED_SHARE)
     documents = parse_all(edited)
-    return ChangeCost(build.chunks_total, changed_docs, build, timed_ingest(index, documents))
+    changed = timed_ingest(index, documents)
+    snapshot, embedder, today = index.snapshot(), index.embedder, date.today()
+    queries = questions(SCALE_QUERIES)
+    for query in queries[:WARMUP_QUERIES]:
+        search(snapshot, embedder, query, Role.customer, k=K, on=today, pool=POOL, rrf_k=RRF_K)
+    query_ms = [
+        elapsed_ms(
+            lambda q=query: search(
+                snapshot, embedder, q, Role.customer, k=K, on=today, pool=POOL, rrf_k=RRF_K
+            )
+        )
+        for query in queries
+    ]
+    return ChangeCost(build.chunks_total, changed_docs, build, changed, query_ms)
 
 
 def run(docs: int, query_count: int, model: str, scale: Sequence[int]) -> Results:
@@ -591,13 +606,14 @@ def report(results: Results, args: argparse.Namespace) -> str:
             "(one sentence appended to each), hashing embedder so that only the index's own",
             "work is timed; the edited passages' embedding adds (embedded / use-m3 rate) s.",
             f"{'chunks':>8} {'full build, s':>14} {'docs changed':>13} {'re-ingest, s':>13} "
-            f"{'embedded / total':>17}",
+            f"{'embedded / total':>17} {'query p50 / p95, ms (hashing vectors)':>20}",
         ]
         for cost in results.change_costs:
             lines.append(
                 f"{cost.chunks:>8} {cost.build.seconds:>14.1f} {cost.changed_docs:>13} "
                 f"{cost.changed.seconds:>13.2f} "
-                f"{f'{cost.changed.chunks_embedded}/{cost.changed.chunks_total}':>17}"
+                f"{f'{cost.changed.chunks_embedded}/{cost.changed.chunks_total}':>17} "
+                f"{percentile(cost.query_ms, 50):>8.1f} / {percentile(cost.query_ms, 95):.1f}"
             )
     return "\n".join(lines)
 
