@@ -42,6 +42,7 @@ from assistant.search.vectorstore import (
     OPEN_START,
     ExactSearch,
     GenerationRef,
+    PassageColumns,
     PassageFilter,
     PassageMeta,
     VectorStore,
@@ -99,9 +100,7 @@ class Snapshot:
         self.documents = content.documents
         self.position = {chunk.chunk_id: i for i, chunk in enumerate(self.chunks)}
         self.bm25 = BM25([chunk.tokens for chunk in self.chunks])
-        self._audience = np.array([chunk.audience for chunk in self.chunks], dtype=object)
-        self._starts = np.array([passage_meta(c).effective_from for c in self.chunks])
-        self._ends = np.array([passage_meta(c).effective_to for c in self.chunks])
+        self._columns = PassageColumns([passage_meta(chunk) for chunk in self.chunks])
         self._vector_store = vectors
 
     @cached_property
@@ -121,7 +120,7 @@ class Snapshot:
 
     def mask(self, where: PassageFilter) -> np.ndarray:
         """Which passages, in order, the filter admits (for keyword search)."""
-        return where.mask(self._audience, self._starts, self._ends)
+        return self._columns.admitted(where)
 
 
 class KnowledgeIndex:

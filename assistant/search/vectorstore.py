@@ -69,6 +69,31 @@ class PassageFilter:
         return np.isin(audiences, list(self.audiences)) & (starts <= self.day) & (ends >= self.day)
 
 
+class PassageColumns:
+    """What filters ask of a generation's passages, as columns in passage order. Filters
+    repeat (a few roles, one day at a time), so each one's mask is computed once; keyword
+    search and the exact store read the same masks."""
+
+    _MASKS_KEPT = 64
+
+    def __init__(self, metas: Sequence[PassageMeta]) -> None:
+        self._audiences = np.array([m.audience for m in metas], dtype=object)
+        self._starts = np.array([m.effective_from for m in metas], dtype=np.int64)
+        self._ends = np.array([m.effective_to for m in metas], dtype=np.int64)
+        self._masks: dict[PassageFilter, np.ndarray] = {}
+
+    def admitted(self, where: PassageFilter) -> np.ndarray:
+        """Which passages, in order, the filter admits (read-only: it is shared)."""
+        mask = self._masks.get(where)
+        if mask is None:
+            mask = where.mask(self._audiences, self._starts, self._ends)
+            mask.setflags(write=False)
+            if len(self._masks) >= self._MASKS_KEPT:
+                self._masks.clear()
+            self._masks[where] = mask
+        return mask
+
+
 class VectorStore(Protocol):
     """The vectors of one index generation."""
 
@@ -189,7 +214,7 @@ class ExactStore:
 
     def query(self, vector: np.ndarray, limit: int, where: PassageFilter) -> list[str]:
         matrix = self._matrix()
-        admitted = matrix.admitted(where)
+        admitted = matrix.columns.admitted(where)
         found = min(limit, int(np.count_nonzero(admitted)))
         if found == 0:
             return []
@@ -226,31 +251,16 @@ class ExactStore:
                 if len(self._batches) > 1:
                     self._batches = [np.concatenate(self._batches)]
                 vectors = self._batches[0] if self._batches else np.zeros((0, self._dimension))
-                self._searchable = _Matrix(vectors, self._metas)
+                self._searchable = _Matrix(vectors, PassageColumns(self._metas))
             return self._searchable
 
 
+@dataclass(frozen=True)
 class _Matrix:
     """A store's vectors as searched, the filter's columns beside them."""
 
-    # Filters repeat (a few roles, one day at a time), so each one's mask is computed once.
-    _MASKS_KEPT = 64
-
-    def __init__(self, vectors: np.ndarray, metas: Sequence[PassageMeta]) -> None:
-        self.vectors = vectors
-        self._audiences = np.array([m.audience for m in metas], dtype=object)
-        self._starts = np.array([m.effective_from for m in metas], dtype=np.int64)
-        self._ends = np.array([m.effective_to for m in metas], dtype=np.int64)
-        self._masks: dict[PassageFilter, np.ndarray] = {}
-
-    def admitted(self, where: PassageFilter) -> np.ndarray:
-        mask = self._masks.get(where)
-        if mask is None:
-            mask = where.mask(self._audiences, self._starts, self._ends)
-            if len(self._masks) >= self._MASKS_KEPT:
-                self._masks.clear()
-            self._masks[where] = mask
-        return mask
+    vectors: np.ndarray
+    columns: PassageColumns
 
 
 @vector_stores.register("exact")
