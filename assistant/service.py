@@ -32,11 +32,16 @@ from assistant.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIndex:
-    load_plugins(settings.plugins)
-    embedder = load_embedder(
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedding model the settings name, with their threads and memory of recent texts."""
+    return load_embedder(
         settings.embedding_model, settings.embedding_threads, settings.embedding_cache
     )
+
+
+def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIndex:
+    load_plugins(settings.plugins)
+    embedder = embedder_for(settings)
     directory = settings.index_dir(index_name)
     if settings.shared_index():
         if settings.chroma_url is None and not settings.database().startswith("sqlite"):

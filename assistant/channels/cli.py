@@ -23,7 +23,13 @@ from assistant.memory.audit import AuditTrail
 from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
 from assistant.roles import Audience, Role
-from assistant.service import build_assistant, ingest_paths, ingest_summary, open_index
+from assistant.service import (
+    build_assistant,
+    embedder_for,
+    ingest_paths,
+    ingest_summary,
+    open_index,
+)
 from assistant.settings import Settings, get_settings
 from assistant.turn import TurnRequest
 
@@ -252,12 +258,9 @@ def _print_results(results: list[dict[str, Any]], many: bool, as_json: bool) -> 
 def guard_input(text: str | None, file: str | None, as_json: bool) -> None:
     """Check a user message: PII masked, injection refused, hand-offs, off-topic."""
     from assistant.guard import load_guards
-    from assistant.search.embeddings import load_embedder
 
     settings = get_settings()
-    embedder = load_embedder(
-        settings.embedding_model, settings.embedding_threads, settings.embedding_cache
-    )
+    embedder = embedder_for(settings)
     checker = load_guards(settings.guardrails_dir, embedder)[0]
     texts, many = _texts(text, file)
     _print_results([checker.inspect(t).as_dict() for t in texts], many, as_json)
