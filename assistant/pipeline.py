@@ -177,10 +177,6 @@ def new_handoff_reference() -> str:
     return "H" + time.strftime("%Y%m%d") + uuid.uuid4().hex[:6].upper()
 
 
-# A question like any customer's, asked of nobody: loads what a turn loads.
-_WARM_UP = "大额存单起存金额是多少？"
-
-
 def cited_numbers(text: str) -> set[int]:
     return set(map(int, re.findall(r"\[(\d+)\]", text)))
 
@@ -490,8 +486,10 @@ class Assistant:
         snapshot.vectors.count()
         self.subjects(snapshot)
         self.view(snapshot)
-        question = self.input_guard.inspect(_WARM_UP).searchable
-        self.embedder.embed_query(snapshot.speller.correct(question))
+        # A passage's title, read as a question would be, loads what a turn loads.
+        for chunk in snapshot.chunks[:1]:
+            question = self.input_guard.inspect(chunk.title).searchable
+            self.embedder.embed_query(snapshot.speller.correct(question))
 
     def subjects(self, snapshot: Snapshot) -> SubjectCatalogue:
         """The generation's catalogue of what its documents are about, built once."""
