@@ -38,6 +38,11 @@ llm: $(STAMP)
 
 # The tests run a real server for the small model on loopback.
 TEST_MODEL := data/models/qwen2.5-coder-0.5b-instruct.gguf
+# The browser tests scan every page with axe-core, the npm package, read from this file.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --no-save --no-audit --no-fund --loglevel=error axe-core@4.14.1
+
 $(TEST_MODEL): $(STAMP)
 	$(BIN)/assistant llm install qwen2.5-coder-0.5b
 
@@ -45,7 +50,7 @@ run: $(STAMP)
 	$(BIN)/assistant ingest --prune
 	$(BIN)/assistant serve
 
-test: $(STAMP) $(TEST_MODEL)
+test: $(STAMP) $(TEST_MODEL) $(AXE)
 	$(BIN)/ruff check assistant tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -55,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/retrieval.py
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data node_modules

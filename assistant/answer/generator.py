@@ -31,6 +31,9 @@ class Citation:
     chunk_id: str
     effective_from: str | None
     effective_to: str | None
+    # Who may read the passage: a channel marks an answer resting on staff documents as
+    # internal, not to be passed to a customer.
+    audience: str = "public"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -167,4 +170,5 @@ def citation_of(n: int, chunk: IndexedChunk) -> Citation:
         chunk.chunk_id,
         chunk.effective_from,
         chunk.effective_to,
+        chunk.audience,
     )

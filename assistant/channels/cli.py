@@ -34,6 +34,8 @@ from assistant.settings import Settings, get_settings
 from assistant.turn import TurnRequest
 
 ROLE = click.Choice([r.value for r in Role])
+# Seconds a stopping server waits for open requests and streams before closing them.
+GRACEFUL_SHUTDOWN_S = 5
 
 
 def _emit(payload: dict[str, Any]) -> None:
@@ -198,9 +200,17 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         )
     # The per-turn log line (who, what was decided, which documents) is INFO.
     logging.getLogger("assistant").setLevel(logging.INFO)
+    # Open pages hold streams (the console's event stream) that never end by themselves; a
+    # restart gives them this long to finish, then closes them: the pages reconnect.
     if workers == 1:
         app = create_app(settings)
-        uvicorn.run(app, host=host, port=port or settings.port, log_level="info")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port or settings.port,
+            log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        )
         return
     _share_between_workers(settings)
     uvicorn.run(
@@ -210,6 +220,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         host=host,
         port=port or settings.port,
         log_level="info",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 
 

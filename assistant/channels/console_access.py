@@ -2,8 +2,9 @@
 teller's door only: a teller signs in once, with a teller key or the intranet's signed token
 for a teller, and carries a signed session cookie (HttpOnly, SameSite=Strict) from then on.
 Everything under /console (page, Gradio's API and queue) is refused without it, and no
-other origin is answered. Open local mode, on the developer's own machine, needs no
-sign-in."""
+other origin is answered. The analytics page under /console/analytics shows what every
+channel's users asked: only an administrator's session reaches it. Open local mode, on the
+developer's own machine, needs no sign-in."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import jwt
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.channels.auth import Authenticator, Principal
@@ -23,6 +24,8 @@ from assistant.roles import Channel, Role
 CONSOLE_PATH = "/console"
 SIGN_IN_PATH = f"{CONSOLE_PATH}/sign-in"
 SIGN_OUT_PATH = f"{CONSOLE_PATH}/sign-out"
+# The staff analytics page: for an administrator only, never for a teller.
+ANALYTICS_PATH = f"{CONSOLE_PATH}/analytics"
 COOKIE = "console_session"
 _AUDIENCE = "bank-assistant-console"
 # The developer at their own machine, in open local mode.
@@ -30,6 +33,10 @@ LOCAL_TELLER = Principal(None, (Role.teller, Role.customer), "console")
 SIGN_IN_NEEDED = (
     "请先登录柜员控制台：打开 /console/sign-in，输入柜员密钥或使用行内统一登录令牌。"
     " / Sign in to the teller console first at /console/sign-in."
+)
+ANALYTICS_REFUSED = (
+    "运营分析页面仅限管理员查看：请用管理员密钥在 /console/sign-in 登录。"
+    " / The analytics page is for administrators only: sign in with an admin key."
 )
 
 
@@ -84,6 +91,17 @@ class ConsoleAccess:
             raise Unauthenticated(SIGN_IN_NEEDED) from None
         return Principal(Channel(claims["channel"]), (Role.teller, Role.customer), claims["sub"])
 
+    def may_read_analytics(self, cookie_header: str | None) -> bool:
+        """Whether the session cookie names an administrator (or this is open local mode).
+        Anything else, an unreadable cookie included, is refused: the page shows what every
+        channel's customers asked."""
+        if self.open_mode:
+            return True
+        try:
+            return self.teller(cookie_header).channel is Channel.admin
+        except (Unauthenticated, ValueError, KeyError):
+            return False
+
     def set_cookie(self, response: Response, principal: Principal) -> None:
         response.set_cookie(
             COOKIE,
@@ -111,28 +129,73 @@ class ConsoleGate:
         if path not in (SIGN_IN_PATH, SIGN_OUT_PATH) and not self._signed_in(scope):
             await _refusal(scope)(scope, receive, send)
             return
+        if _under(path, ANALYTICS_PATH) and not self.access.may_read_analytics(_cookie(scope)):
+            await _analytics_refusal(scope)(scope, receive, send)
+            return
         await self.app(scope, receive, _without_cors(send))
 
     def _signed_in(self, scope: Scope) -> bool:
-        headers = dict(scope.get("headers", []))
         try:
-            self.access.teller(headers.get(b"cookie", b"").decode("latin-1"))
+            self.access.teller(_cookie(scope))
         except Unauthenticated:
             return False
         return True
 
 
+def _cookie(scope: Scope) -> str:
+    headers = dict(scope.get("headers", []))
+    return str(headers.get(b"cookie", b"").decode("latin-1"))
+
+
 def _under_console(path: str) -> bool:
-    return path == CONSOLE_PATH or path.startswith(f"{CONSOLE_PATH}/")
+    return _under(path, CONSOLE_PATH)
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(f"{prefix}/")
+
+
+def _pages(scope: Scope) -> bool:
+    """A browser opening one of the pages under /console (it asks for HTML), not a script
+    calling their API."""
+    accept = dict(scope.get("headers", [])).get(b"accept", b"")
+    page = scope.get("path") in (
+        CONSOLE_PATH,
+        f"{CONSOLE_PATH}/",
+        ANALYTICS_PATH,
+        f"{ANALYTICS_PATH}/",
+    )
+    return scope.get("method") == "GET" and (page or b"text/html" in accept)
 
 
 def _refusal(scope: Scope) -> Response:
     """The page sends a browser to sign in; Gradio's API answers a script with a 401."""
-    if scope.get("method") == "GET" and scope.get("path") in (CONSOLE_PATH, f"{CONSOLE_PATH}/"):
+    if _pages(scope):
         return RedirectResponse(SIGN_IN_PATH, status_code=303)
     return JSONResponse(
         {"error": {"code": "unauthenticated", "message": SIGN_IN_NEEDED}}, status_code=401
     )
+
+
+def _analytics_refusal(scope: Scope) -> Response:
+    """A signed-in teller is told, in a page of its own, that the page is not theirs; a
+    script gets a 403."""
+    if _pages(scope):
+        return HTMLResponse(_REFUSED_PAGE, status_code=403)
+    return JSONResponse(
+        {"error": {"code": "forbidden", "message": ANALYTICS_REFUSED}}, status_code=403
+    )
+
+
+_REFUSED_PAGE = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>无权访问 · 江澜银行</title></head>
+<body style="font-family: sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<main><h1>无权访问运营分析 / Not permitted</h1>
+<p role="alert">{ANALYTICS_REFUSED}</p>
+<p><a href="{CONSOLE_PATH}/">返回柜员控制台 / Back to the teller console</a></p></main>
+</body></html>"""
 
 
 def _without_cors(send: Send) -> Send:

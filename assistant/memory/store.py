@@ -1,6 +1,7 @@
 """What the assistant remembers: sessions and their turns, feedback on a turn, and hand-offs
-to a person. SQLAlchemy, so SQLite by default and PostgreSQL by URL. Only masked text is
-stored: the input guard has replaced personal data before a turn reaches this module."""
+to a person, with the staff queue that works them (open -> assigned -> closed). SQLAlchemy,
+so SQLite by default and PostgreSQL by URL. Only masked text is stored: the input guard has
+replaced personal data before a turn reaches this module."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ import uuid
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
-from sqlalchemy import ForeignKey, String, Text, delete, select
+from sqlalchemy import ForeignKey, Select, String, Text, delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.database import connect, lost_table, session_scope
-from assistant.errors import NotFound, Unavailable
+from assistant.errors import AssistantError, Conflict, InvalidRequest, NotFound, Unavailable
 from assistant.migrations import upgrade
 from assistant.turn import TurnRequest, TurnResult
 
@@ -65,14 +66,102 @@ class FeedbackRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
+# Where a hand-off stands in the staff queue. It waits `open` until someone takes it,
+# `assigned` while a member of staff works on it (another may take it over), and `closed`
+# with a note of how it was resolved; a closed one stays closed.
+HandoffState = Literal["open", "assigned", "closed"]
+HANDOFF_STATES: tuple[HandoffState, ...] = get_args(HandoffState)
+# The states a hand-off may be in to move to each state: re-assigning is allowed, and one
+# nobody took may be closed at once (the customer's matter settled elsewhere).
+MAY_MOVE_FROM: dict[HandoffState, frozenset[str]] = {
+    "assigned": frozenset({"open", "assigned"}),
+    "closed": frozenset({"open", "assigned"}),
+}
+# Who works on a hand-off, as the caller's owner string names staff ("teller:…").
+ASSIGNEE_CHARS = 200
+
+
 class HandoffRow(Base):
     __tablename__ = "handoffs"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     turn_id: Mapped[str] = mapped_column(ForeignKey("turns.id"), index=True)
     session_id: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    assignee: Mapped[str | None] = mapped_column(String(ASSIGNEE_CHARS))
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+    closed_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class HandoffClosed(Conflict):
+    """A closed hand-off is finished: it cannot be closed again or taken by anyone."""
+
+    code = "handoff_closed"
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored time as UTC: the database keeps UTC wall time without its zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class QueuedHandoff:
+    """A hand-off as staff see it in the queue: what the customer asked (masked), and where
+    the hand-off stands."""
+
+    reference: str
+    kind: str
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    assignee: str | None
+    closed_at: datetime | None
+    resolution: str | None
+    session_id: str
+    question: str
+
+    @classmethod
+    def of(cls, row: HandoffRow, question: str) -> QueuedHandoff:
+        return cls(
+            reference=row.id,
+            kind=row.kind,
+            state=row.status,
+            created_at=_utc(row.created_at),
+            updated_at=_utc(row.updated_at),
+            assignee=row.assignee,
+            closed_at=_utc(row.closed_at) if row.closed_at else None,
+            resolution=row.resolution,
+            session_id=row.session_id,
+            question=question,
+        )
+
+
+def _queued() -> Select[HandoffRow, str]:
+    """Hand-offs, each with the (masked) question that was handed over."""
+    return select(HandoffRow, TurnRow.question).join(TurnRow, TurnRow.id == HandoffRow.turn_id)
+
+
+def _required(value: str, chinese: str, english: str, most: int | None = None) -> str:
+    """A name or note staff must give: not blank, and no longer than its column holds."""
+    text = value.strip()
+    if not text:
+        raise InvalidRequest(f"请填写{chinese} / the {english} must not be empty")
+    if most is not None and len(text) > most:
+        raise InvalidRequest(f"{chinese}最多 {most} 个字符 / the {english} has at most {most}")
+    return text
+
+
+def _refusal(reference: str, state: str | None, wanted: HandoffState) -> AssistantError:
+    """Why a hand-off could not move to `wanted`: there is none, or it is closed."""
+    if state is None:
+        return NotFound(f"没有编号为 {reference} 的转人工记录 / no hand-off {reference}")
+    action = ("关闭", "closed again") if wanted == "closed" else ("认领", "assigned")
+    return HandoffClosed(
+        f"转人工记录 {reference} 已关闭，不能再{action[0]} / "
+        f"hand-off {reference} is closed and cannot be {action[1]}"
+    )
 
 
 @dataclass(frozen=True)
@@ -243,3 +332,43 @@ class ConversationStore:
         with self._session() as session:
             rows = session.scalars(select(HandoffRow).where(HandoffRow.session_id == session_id))
             return [{"reference": r.id, "kind": r.kind, "status": r.status} for r in rows]
+
+    # ------------------------------------------------------------------ the staff queue
+
+    def queue(self, state: str | None = None, limit: int = 200) -> list[QueuedHandoff]:
+        """Hand-offs in `state` (every state for None), newest first, each with the question
+        that was handed over."""
+        if state is not None and state not in HANDOFF_STATES:
+            raise InvalidRequest(
+                f"没有“{state}”这种状态 / no state {state!r}: use {', '.join(HANDOFF_STATES)}"
+            )
+        query = _queued().order_by(HandoffRow.created_at.desc(), HandoffRow.id).limit(limit)
+        if state is not None:
+            query = query.where(HandoffRow.status == state)
+        with self._session() as session:
+            return [QueuedHandoff.of(row, question) for row, question in session.execute(query)]
+
+    def assign(self, reference: str, assignee: str) -> QueuedHandoff:
+        """`assignee` works on the hand-off from now on, in place of anyone before."""
+        who = _required(assignee, "处理人", "assignee", ASSIGNEE_CHARS)
+        return self._move(reference, "assigned", {"assignee": who})
+
+    def close(self, reference: str, resolution: str) -> QueuedHandoff:
+        """The hand-off is resolved, as `resolution` says; it cannot be closed again."""
+        note = _required(resolution, "处理结果", "resolution")
+        return self._move(reference, "closed", {"resolution": note, "closed_at": _now()})
+
+    def _move(self, reference: str, wanted: HandoffState, values: dict[str, Any]) -> QueuedHandoff:
+        # One conditional UPDATE, not a read and then a write: of two members of staff
+        # closing the same hand-off at once, exactly one succeeds, on SQLite and PostgreSQL.
+        moved = (
+            update(HandoffRow)
+            .where(HandoffRow.id == reference, HandoffRow.status.in_(MAY_MOVE_FROM[wanted]))
+            .values(status=wanted, updated_at=_now(), **values)
+        )
+        with self._session(write=True) as session:
+            if not getattr(session.execute(moved), "rowcount", 0):
+                state = session.scalar(select(HandoffRow.status).where(HandoffRow.id == reference))
+                raise _refusal(reference, state, wanted)
+            row, question = session.execute(_queued().where(HandoffRow.id == reference)).one()
+            return QueuedHandoff.of(row, question)

@@ -38,7 +38,7 @@ def test_the_real_wording_loads_in_every_language() -> None:
             "answer_intro.zh-CN uses {titel}",
         ),
         ('  en: "not assessed"', "", "risk_not_assessed has no en text"),
-        ("转接单号：{reference}", "转接单号：{reference", "handoff_reference.zh-CN"),
+        ("登记编号：{reference}", "登记编号：{reference", "handoff_reference.zh-CN"),
     ],
 )
 def test_a_broken_text_names_the_file_and_the_key(

@@ -7,9 +7,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import httpx
 import pytest
@@ -51,37 +53,43 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    settings: Settings, options: list[str] | None = None, **env: str
+    settings: Settings, options: list[str] | None = None, port: int | None = None, **env: str
 ) -> Iterator[str]:
-    """`assistant serve` for real, on a free loopback port, until the block ends."""
-    port = free_port()
+    """`assistant serve` for real, on a free loopback port (or `port`), until the block
+    ends."""
+    port = port or free_port()
     command = ["serve", "--host", "127.0.0.1", "--port", str(port), *(options or [])]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "assistant", *command],
-        cwd=ROOT,
-        env=server_env(settings) | env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"server exited early:\n{output}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not become healthy in 120 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    # The server's log goes to a file: a pipe nobody reads fills up after a few hundred
+    # requests (a browser page makes many) and the server stops, blocked on writing.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "assistant", *command],
+            cwd=ROOT,
+            env=server_env(settings) | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield _healthy(process, f"http://127.0.0.1:{port}", log)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def _healthy(process: subprocess.Popen[bytes], url: str, log: IO[bytes]) -> str:
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"server exited early:\n{log.read().decode()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("server did not become healthy in 120 s")
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,26 +13,16 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
+from tests.browser import launch, new_page, screenshot
 from tests.channels.test_api import running_server
 from tests.channels.test_channels import sse_events
-from tests.conftest import KNOWLEDGE, ROOT
+from tests.conftest import KNOWLEDGE
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "tests" / "artifacts"
 ANSWER_TIMEOUT_MS = 120_000
 LARGE_CD = "dep-large-cd-2026-01"
 PRICING_AUTHORITY = "staff-cd-pricing-authority"
@@ -56,10 +45,7 @@ STAFF_TITLES: dict[str, str] = {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launch()
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +58,9 @@ def server(assistant: Assistant, settings: Settings) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
+    page = new_page(browser, "desktop")
     yield page
-    context.close()
+    page.context.close()
 
 
 def open_widget(page: Page, url: str) -> None:
@@ -135,9 +119,10 @@ def test_an_employee_asks_reads_the_sources_and_rates_the_answer(
     assert events[-1][0] == "done"
     turn = events[-1][1]
 
-    # The streamed text is replaced by the final answer, exactly, with its sources under it.
+    # The streamed text is replaced by the final answer, exactly (its marker [1] a button
+    # that reads "1"), with its sources under it.
     expect(answer.locator(".jl-citation").first).to_be_visible()
-    assert answer.locator(".jl-text").text_content() == turn["answer"]
+    assert answer.locator(".jl-text").text_content() == re.sub(r"\[(\d+)\]", r"\1", turn["answer"])
     assert "20万" in turn["answer"]
     assert cited_doc_ids(answer)[0] == LARGE_CD
     first = answer.locator(".jl-citation").first
@@ -156,11 +141,10 @@ def test_an_employee_asks_reads_the_sources_and_rates_the_answer(
         "rating": "up",
         "comment": "",
     }
-    expect(answer.locator(".jl-feedback-done")).to_have_text("谢谢反馈 · Thanks")
+    expect(answer.locator(".jl-feedback-done")).to_have_text("谢谢反馈")
     expect(answer.locator(".jl-feedback-up")).to_be_disabled()
     expect(answer.locator(".jl-feedback-down")).to_be_disabled()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "widget-employee.png")
+    screenshot(page, "widget-employee")
 
     # The page's token owns the session: the turn is there, and the rating is stored against it.
     stored = session_of(server, turn["session_id"], token)
@@ -187,8 +171,7 @@ def test_a_customer_widget_never_shows_staff_documents(page: Page, server: str) 
     assert not set(cited_doc_ids(customer)) & STAFF_TITLES.keys()
     assert not [title for title in STAFF_TITLES.values() if title in in_page]
     assert PRICING_RULE not in in_page
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "widget-customer.png")
+    screenshot(page, "widget-customer")
 
     # The same question from an employee's page does reach the staff document: the test can fail.
     open_widget(page, f"{server}/widget/demo/employee")
@@ -238,33 +221,6 @@ def test_server_text_is_shown_as_text_and_errors_as_a_plain_message(
 
     page.locator("#jl-widget-input").fill("再问一次")
     page.locator("#jl-widget-send").click()
-    expect(page.locator(".jl-error")).to_have_text("请稍后再试 42 s")
+    expect(page.locator(".jl-error span")).to_have_text("请稍后再试 42 s")  # Chinese: kept
     expect(page.locator("#jl-widget-send")).to_be_enabled()
     assert not replies
-
-
-def test_the_teller_console_streams_a_cited_answer_and_takes_feedback(
-    page: Page, server: str, settings: Settings
-) -> None:
-    page.goto(f"{server}/console/", wait_until="load")
-    question = page.locator("#question textarea")
-    expect(question).to_be_visible(timeout=60_000)
-    question.fill("大额存单起存金额是多少？")
-    page.locator("#send").click()
-    sources = page.locator("#sources")
-    expect(sources).to_contain_text(LARGE_CD, timeout=ANSWER_TIMEOUT_MS)
-    expect(sources).to_contain_text("有效期 2026-01-01 至 2026-12-31")
-    expect(sources).to_contain_text("回答方式：原文摘录")  # who wrote the answer
-    chat = page.locator("#chat")
-    expect(chat).to_contain_text("20万元")
-    chat.get_by_text("20万元").last.hover()
-    chat.locator('button[aria-label="赞"]').last.click()  # Gradio speaks the page's zh-CN
-    expect(page.locator("#feedback")).to_contain_text("已记录反馈")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "console.png"), full_page=True)
-    with sqlite3.connect(settings.data_dir / "assistant.db") as db:
-        rated = db.execute(
-            "SELECT f.rating, t.answer FROM feedback f JOIN turns t ON f.turn_id = t.id "
-            "JOIN conversations c ON t.session_id = c.id WHERE c.owner = 'local:console:teller'"
-        ).fetchall()
-    assert [rating for rating, _ in rated] == ["up"] and "20万元" in rated[0][1]

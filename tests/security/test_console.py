@@ -22,6 +22,9 @@ from tests.security.conftest import (
     keyed_env,
 )
 
+# The profile form as a teller leaves it: numbers 0 (Gradio's empty), no risk level, no date.
+EMPTY_PROFILE = [0, 0, "", None, 0, 0, False]
+
 
 def console_turn(
     url: str, message: str, cookies: httpx.Cookies | None = None, session: str = ""
@@ -30,7 +33,16 @@ def console_turn(
     with httpx.Client(base_url=url, cookies=cookies, timeout=60) as client:
         started = client.post(
             "/console/gradio_api/call/respond",
-            json={"data": [message, [], "teller", session, "", {}]},
+            json={
+                "data": [
+                    message,
+                    [],
+                    "teller",
+                    {"teller": session} if session else {},
+                    {},
+                    *EMPTY_PROFILE,
+                ]
+            },
         )
         if started.status_code != 200:
             return started

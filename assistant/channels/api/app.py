@@ -6,6 +6,7 @@ import logging
 
 from fastapi import APIRouter, FastAPI, Security
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from assistant import __version__
 from assistant.channels.api import (
@@ -13,6 +14,7 @@ from assistant.channels.api import (
     chat,
     console_sign_in,
     feedback,
+    handoffs,
     health,
     openai,
     sessions,
@@ -80,14 +82,17 @@ def v1_router() -> APIRouter:
     """Every /v1 operation, each behind authentication and the rate limit: a route added to
     any of these routers cannot be reached without a credential."""
     v1 = APIRouter(prefix="/v1", dependencies=[Security(authenticated)], responses=ERRORS)
-    for module in (chat, openai, sessions, feedback, admin):
+    for module in (chat, openai, sessions, feedback, handoffs, admin):
         v1.include_router(module.router)
     return v1
 
 
 def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
     services = create_services(settings, assistant)
-    app = FastAPI(title="Jianglan Bank assistant", version=__version__)
+    # /docs and /redoc from assets the package ships: an intranet reaches no CDN.
+    app = FastAPIOffline(
+        title="Jianglan Bank assistant", version=__version__, static_url="/docs-assets"
+    )
     app.state.services = services
     app.include_router(v1_router())
     for module in (health, console_sign_in, web):
@@ -104,8 +109,13 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    from assistant.channels.analytics import mount_analytics
     from assistant.channels.console import mount_console
+    from assistant.channels.handoff_queue import mount_handoff_queue
 
+    # The staff pages under /console: the content team's analytics and the hand-off queue.
+    mount_analytics(app, services)
+    mount_handoff_queue(app, services)
     return mount_console(app, services)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -156,3 +157,38 @@ class CompletionRequest(BaseModel):
     stream: bool = False
     user: str | None = Field(None, max_length=200)
     session_id: str | None = Field(None, pattern=SESSION_ID)
+
+
+# A hand-off's reference, as the pipeline makes it ("H", the day, six characters).
+HANDOFF_REFERENCE = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class QueuedHandoffInfo(BaseModel):
+    reference: str
+    kind: str = Field(description="complaint, or agent (a plain request for a person).")
+    state: Literal["open", "assigned", "closed"]
+    created_at: datetime
+    updated_at: datetime
+    assignee: str | None = Field(description="Who works on it; null while it waits.")
+    closed_at: datetime | None
+    resolution: str | None = Field(description="How it was resolved, once closed.")
+    session_id: str
+    question: str = Field(description="What was handed over, personal data masked.")
+
+
+class HandoffQueue(BaseModel):
+    handoffs: list[QueuedHandoffInfo] = Field(description="Newest first.")
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: Text = Field(min_length=1, max_length=200, description="Who works on it from now on.")
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: Text = Field(
+        min_length=1, max_length=2000, description="How it was resolved, for the record."
+    )
