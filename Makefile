@@ -11,9 +11,10 @@ export ANONYMIZED_TELEMETRY := False
 .PHONY: run test install llm lint bench clean
 
 # Debian's Chromium and a Chinese font for the browser tests (Playwright's own download
-# cannot reach its servers here), and PostgreSQL, which the store and audit tests start as a
-# throwaway server on loopback; skipped when already installed.
-SYSTEM_PACKAGES := chromium fonts-wqy-microhei postgresql
+# cannot reach its servers here), Node.js whose npm installs axe-core for them, and
+# PostgreSQL, which the store and audit tests start as a throwaway server on loopback;
+# skipped when already installed.
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei nodejs postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml

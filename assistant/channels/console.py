@@ -4,6 +4,7 @@ server restart loses nothing. What it shows is rendered by console_view."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -23,8 +24,9 @@ from assistant.channels.console_view import (
     ProfileForm,
     citations_of,
     console_language,
-    escape_html,
+    escape_answer,
     escape_markdown,
+    label_language,
     message_markdown,
     profile_of,
     profile_problems,
@@ -32,16 +34,22 @@ from assistant.channels.console_view import (
     suggestions_markdown,
     writer_markdown,
 )
-from assistant.errors import AssistantError, Unauthenticated
+from assistant.errors import AssistantError, NotFound, Unauthenticated
 from assistant.roles import Role
 from assistant.turn import TurnRequest, TurnResult
 
 log = logging.getLogger(__name__)
 
 RISK_LEVELS = ["C1", "C2", "C3", "C4", "C5"]
-# Where the browser keeps the console's sessions (one per audience) and the typed draft.
+# Where the browser keeps which sessions are each teller's (localStorage, sealed with a
+# key that is no secret: Gradio hands it to the page) and the typed draft (the tab's
+# sessionStorage: raw typing, not yet masked, never outlives the tab). Signing out clears
+# both.
 SESSIONS_KEY = "jianglan-console-sessions"
+BROWSER_STATE_KEY = "jianglan-console-browser-state"
 DRAFT_KEY = "jianglan-console-draft"
+KEEP_DRAFT = f"(text) => {{ sessionStorage.setItem({DRAFT_KEY!r}, text); }}"
+READ_DRAFT = f"() => sessionStorage.getItem({DRAFT_KEY!r}) || ''"
 
 # The theme's blue passes WCAG AA with white text (7.0:1); Gradio's default orange does not.
 THEME = gr.themes.Default(primary_hue=gr.themes.colors.blue).set(
@@ -97,9 +105,15 @@ PAGE_SCRIPT = """
 """
 
 
+# The browser's copy of the console's session ids: which teller's, then which audience's.
+Sessions = dict[str, dict[str, str]]
+
+
 class Console:
     """The console's event handlers, over the same pipeline as every other channel; each
-    turn is the signed-in teller's, counted against their rate limit."""
+    turn is the signed-in teller's, counted against their rate limit. A conversation lives
+    in the session store; the browser keeps only which session is each teller's, so the
+    chat is read back from the store after a reload or a restart."""
 
     def __init__(self, services: Services) -> None:
         self.assistant = services.assistant
@@ -118,36 +132,43 @@ class Console:
         except Unauthenticated:
             raise gr.Error(self.wording("signed_out", self.language(request))) from None
 
-    def restore(
-        self, sessions: dict[str, str] | None, role: str, request: gr.Request
-    ) -> tuple[Any, ...]:
+    def stored_turns(self, sessions: Sessions | None, role: str, teller: Principal) -> list[Any]:
+        """This teller's conversation in this audience; none when the browser remembers a
+        session that is not (or no longer) theirs, as on a shared workstation."""
+        session_id = session_of(sessions, teller, role)
+        if session_id is None:
+            return []
+        try:
+            return self.store.turns(session_id, teller.session_owners)
+        except NotFound:
+            return []
+
+    def restore(self, sessions: Sessions | None, role: str, request: gr.Request) -> tuple[Any, ...]:
         """The conversation this browser had in this audience, read back from the store."""
-        teller = self.teller(request)
-        session_id = (sessions or {}).get(role)
-        language = self.language(request)
+        try:
+            stored = self.stored_turns(sessions, role, self.teller(request))
+        except AssistantError as error:
+            log.warning("console conversation not restored: %s", error)
+            raise gr.Error(self.wording("unavailable", self.language(request))) from None
         history: list[dict[str, Any]] = []
-        turns: dict[str, str] = {}
-        stored = self.store.turns(session_id, teller.session_owners) if session_id else []
         for turn in stored:
             citations = citations_of(turn.citations)
+            language = label_language(turn.language)
             history.append({"role": "user", "content": escape_markdown(turn.question)})
-            turns[str(len(history))] = turn.id
             history.append(
                 {
                     "role": "assistant",
                     "content": message_markdown(turn.answer, citations, language, self.wording),
                 }
             )
-        hint = f"_{self.wording('sources_hint', language)}_"
-        return history, turns, hint
+        return history, f"_{self.wording('sources_hint', self.language(request))}_"
 
     def respond(
         self,
         message: str,
         history: list[dict[str, Any]],
         role: str,
-        sessions: dict[str, str] | None,
-        turns: dict[str, str] | None,
+        sessions: Sessions | None,
         aum: float | None,
         available: float | None,
         risk: str | None,
@@ -168,57 +189,59 @@ class Console:
         problems = (
             [] if form.blank else profile_problems(form, self.today(), language, self.wording)
         )
-        sessions = dict(sessions or {})
+        owner = teller.owner_as(Role(role))
+        session_id = session_of(sessions, teller, role)
+        if session_id and self.store.owner_of(session_id) not in (None, owner):
+            session_id = None  # another teller's, left in this browser: start afresh
         asked = TurnRequest(
             message,
             Role(role),
-            sessions.get(role),
-            owner=teller.owner_as(Role(role)),
+            session_id,
+            owner=owner,
             profile=None if problems else profile_of(form),
         )
-        try:
-            items = self.assistant.stream(asked)
-        except AssistantError as error:
-            log.warning("console turn refused: %s", error)
-            raise gr.Error(self.wording("unavailable", language)) from None
+        before = list(history or [])
         history = [
-            *(history or []),
+            *before,
             {"role": "user", "content": escape_markdown(message)},
             {"role": "assistant", "content": ""},
         ]
-        turns = dict(turns or {})
         keep = gr.update()
-        for item in items:
-            if isinstance(item, TurnResult):
-                sessions[role] = item.session_id
-                turns[str(len(history) - 1)] = item.turn_id
-                yield self._finished(item, history, language, problems, sessions, turns)
-            else:
-                streamed = history[-1]["content"] + escape_html(item)
-                history[-1] = {"role": "assistant", "content": streamed}
-                yield history, keep, keep, keep, keep, keep, keep
+        try:
+            for item in self.assistant.stream(asked):
+                if isinstance(item, TurnResult):
+                    remembered = with_session(sessions, teller, role, item.session_id)
+                    yield self._finished(item, history, problems, remembered, language)
+                else:
+                    streamed = history[-1]["content"] + escape_answer(item)
+                    history[-1] = {"role": "assistant", "content": streamed}
+                    yield history, keep, keep, keep, keep, keep
+        except AssistantError as error:
+            # The half-written answer goes; the question stays in the box to send again.
+            log.warning("console turn failed: %s", error)
+            yield before, message, keep, keep, keep, keep
+            raise gr.Error(self.wording("unavailable", language)) from None
 
     def _finished(
         self,
         result: TurnResult,
         history: list[dict[str, Any]],
-        language: str,
         problems: list[str],
-        sessions: dict[str, str],
-        turns: dict[str, str],
+        sessions: Sessions,
+        language: str,
     ) -> tuple[Any, ...]:
+        labels = label_language(result.language)
         history[-1] = {
             "role": "assistant",
-            "content": message_markdown(result.answer, result.citations, language, self.wording),
+            "content": message_markdown(result.answer, result.citations, labels, self.wording),
         }
         return (
             history,
             "",  # the question box, emptied once the answer is in
-            self._sources(result.answer, result.citations, result.generator, language),
+            self._sources(result.answer, result.citations, result.generator, labels),
             self._suggestions(result, language),
             self._profile_errors(problems, language),
             sessions,
-            turns,
         )
 
     def _sources(
@@ -227,10 +250,12 @@ class Console:
         writer = writer_markdown(generator, self.assistant.generator.name, language, self.wording)
         return f"{writer}\n\n{sources_markdown(answer, citations, language, self.wording)}"
 
-    def _suggestions(self, result: TurnResult, language: str) -> Any:
+    def _suggestions(self, result: TurnResult, language: str) -> str:
+        """This turn's customer's suggestions; without a profile, none: an earlier
+        customer's must not stay beside the next one's conversation."""
         advice = result.advice
         if advice is None:
-            return gr.update()
+            return f"_{self.wording('profile_hint', language)}_"
         tier = self.assistant.advisor.wording.tier_name(advice.tier, language)
         products = {p.id: p for p in catalog(self.assistant.index.snapshot())}
         return suggestions_markdown(advice, products, tier, language, self.wording)
@@ -262,42 +287,37 @@ class Console:
         )
         return self._profile_errors(problems, language)
 
+    def turn_at(self, sessions: Sessions | None, role: str, index: Any, request: gr.Request) -> Any:
+        """The stored turn a message of the chat belongs to: the chat holds each turn as a
+        question and its answer, in the store's order."""
+        position = (index if isinstance(index, int) else index[0]) // 2
+        stored = self.stored_turns(sessions, role, self.teller(request))
+        return stored[position] if position < len(stored) else None
+
     def show_sources(
-        self,
-        sessions: dict[str, str] | None,
-        role: str,
-        turns: dict[str, str] | None,
-        selected: gr.SelectData,
-        request: gr.Request,
+        self, sessions: Sessions | None, role: str, selected: gr.SelectData, request: gr.Request
     ) -> Any:
         """The sources of the answer the teller selects, read back from the store."""
-        index = selected.index if isinstance(selected.index, int) else selected.index[0]
-        turn_id = (turns or {}).get(str(index))
-        session_id = (sessions or {}).get(role)
-        if turn_id is None or session_id is None:
-            return gr.update()
-        teller = self.teller(request)
-        stored = {t.id: t for t in self.store.turns(session_id, teller.session_owners)}
-        turn = stored.get(turn_id)
+        turn = self.turn_at(sessions, role, selected.index, request)
         if turn is None:
             return gr.update()
-        language = self.language(request)
-        return sources_markdown(turn.answer, citations_of(turn.citations), language, self.wording)
+        citations = citations_of(turn.citations)
+        language = label_language(turn.language)
+        return sources_markdown(turn.answer, citations, language, self.wording)
 
     def feedback(
-        self, turns: dict[str, str] | None, like: gr.LikeData, request: gr.Request
+        self, sessions: Sessions | None, role: str, like: gr.LikeData, request: gr.Request
     ) -> tuple[Any, ...]:
         """A 👍 is recorded at once; a 👎 first asks why, for the content team."""
         language = self.language(request)
-        index = like.index if isinstance(like.index, int) else like.index[0]
-        turn_id = (turns or {}).get(str(index))
+        turn = self.turn_at(sessions, role, like.index, request)
         hidden = gr.update(visible=False)
-        if turn_id is None:
+        if turn is None:
             return self.wording("feedback_unknown", language), None, hidden
         if like.liked is True or like.liked == "Like":
-            self.store.add_feedback(turn_id, self.teller(request).session_owners, "up", "")
+            self.store.add_feedback(turn.id, self.teller(request).session_owners, "up", "")
             return self.wording("feedback_thanks", language), None, hidden
-        return "", turn_id, gr.update(visible=True)
+        return "", turn.id, gr.update(visible=True)
 
     def explain_dislike(
         self, turn_id: str | None, reason: str | None, detail: str, request: gr.Request
@@ -308,6 +328,23 @@ class Console:
         comment = "：".join(part for part in (reason or "", (detail or "").strip()) if part)
         self.store.add_feedback(turn_id, self.teller(request).session_owners, "down", comment)
         return self.wording("feedback_thanks", language), None, gr.update(visible=False)
+
+
+def teller_key(teller: Principal) -> str:
+    """Who a browser's session ids belong to, without naming them in the browser."""
+    return hashlib.sha256(teller.owner.encode()).hexdigest()[:16]
+
+
+def session_of(sessions: Sessions | None, teller: Principal, role: str) -> str | None:
+    return (sessions or {}).get(teller_key(teller), {}).get(role)
+
+
+def with_session(
+    sessions: Sessions | None, teller: Principal, role: str, session_id: str
+) -> Sessions:
+    remembered = {key: dict(value) for key, value in (sessions or {}).items()}
+    remembered.setdefault(teller_key(teller), {})[role] = session_id
+    return remembered
 
 
 def form_of(fields: tuple[Any, ...]) -> ProfileForm:
@@ -402,9 +439,7 @@ def build_console(services: Services) -> gr.Blocks:
             f"[转人工队列]({CONSOLE_PATH}/handoffs) · [数据看板]({CONSOLE_PATH}/analytics)"
             " · [API 文档](/docs)"
         )
-        sessions = gr.BrowserState({}, storage_key=SESSIONS_KEY, secret=_browser_secret(services))
-        draft = gr.BrowserState("", storage_key=DRAFT_KEY, secret=_browser_secret(services))
-        turns = gr.State({})
+        sessions = gr.BrowserState({}, storage_key=SESSIONS_KEY, secret=BROWSER_STATE_KEY)
         disliked = gr.State(None)
         with gr.Row():
             with gr.Column(scale=3):
@@ -421,35 +456,28 @@ def build_console(services: Services) -> gr.Blocks:
                     suggestions = gr.Markdown(
                         f"_{wording('profile_hint', 'zh-CN')}_", elem_id="suggestions"
                     )
-        inputs = [question, chat, role, sessions, turns, *form]
-        outputs = [chat, question, sources, suggestions, problems, sessions, turns]
+        inputs = [question, chat, role, sessions, *form]
+        outputs = [chat, question, sources, suggestions, problems, sessions]
         send.click(handlers.respond, inputs, outputs)
         question.submit(handlers.respond, inputs, outputs)
         chat.example_select(_example, None, question).then(handlers.respond, inputs, outputs)
         for field in form:
             field.change(handlers.check_profile, form, problems, show_progress="hidden")
-        chat.like(handlers.feedback, [turns], [thanks, disliked, dislike])
+        chat.like(handlers.feedback, [sessions, role], [thanks, disliked, dislike])
         explain.click(
             handlers.explain_dislike, [disliked, reason, detail], [thanks, disliked, dislike]
         )
-        chat.select(handlers.show_sources, [sessions, role, turns], [sources])
+        chat.select(handlers.show_sources, [sessions, role], [sources])
         # The draft lives in the browser: a reload or a restart of the server keeps it.
-        question.change(None, [question], [draft], js="(text) => text")
-        console.load(handlers.restore, [sessions, role], [chat, turns, sources])
-        console.load(None, [draft], [question], js="(text) => text")
-        role.change(handlers.restore, [sessions, role], [chat, turns, sources])
+        question.change(None, [question], None, js=KEEP_DRAFT)
+        console.load(handlers.restore, [sessions, role], [chat, sources])
+        console.load(None, None, [question], js=READ_DRAFT)
+        role.change(handlers.restore, [sessions, role], [chat, sources])
     return console
 
 
 def _example(selected: gr.SelectData) -> str:
     return str(selected.value["text"])
-
-
-def _browser_secret(services: Services) -> str:
-    """What the browser's copy of the session ids is sealed with: stable across restarts,
-    so a restarted server still reads it. The ids alone open nothing: the store returns a
-    session only to its owner."""
-    return services.settings.console_secret or "jianglan-console-sessions"
 
 
 def mount_console(app: FastAPI, services: Services) -> FastAPI:

@@ -4,13 +4,20 @@ quotes highlighted. Under /console, so only a signed-in teller reaches it."""
 
 from __future__ import annotations
 
+from functools import cache
 from html import escape
+from pathlib import Path
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from assistant.channels.api.dependencies import Deps
-from assistant.channels.console_view import DOCUMENTS_PATH, quoted_span
+from assistant.channels.console_view import (
+    DOCUMENTS_PATH,
+    ConsoleWording,
+    label_language,
+    quoted_span,
+)
 from assistant.search.catalog import IndexedChunk
 
 router = APIRouter(include_in_schema=False)
@@ -50,14 +57,15 @@ def document_page(
         )
     chunks = sorted((c for c in snapshot.chunks if c.doc_id == doc_id), key=lambda c: c.ordinal)
     meta = record.meta
-    facts = [f"文档编号 {escape(doc_id)}"]
+    wording = wording_in(deps.settings.prompts_dir)
+    language = label_language(str(meta.get("language", "")))
+    facts = [f"{wording('document_id', language)} {escape(doc_id)}"]
     if meta.get("effective_from") or meta.get("effective_to"):
-        facts.append(
-            f"有效期 {escape(str(meta.get('effective_from') or '—'))} 至 "
-            f"{escape(str(meta.get('effective_to') or '长期'))}"
-        )
+        start = escape(str(meta.get("effective_from") or "—"))
+        end = escape(str(meta.get("effective_to") or wording("open_ended", language)))
+        facts.append(wording("validity", language, start=start, end=end))
     if meta.get("audience") == "staff":
-        facts.append("<span class='internal'>内部文件，勿告知客户</span>")
+        facts.append(f"<span class='internal'>{wording('internal', language)}</span>")
     page = PAGE.format(
         lang=escape(str(meta.get("language") or "zh-CN")),
         title=escape(str(meta.get("title") or doc_id)),
@@ -65,6 +73,11 @@ def document_page(
         sections="\n".join(section_html(c, chunk, quote) for c in chunks),
     )
     return HTMLResponse(page)
+
+
+@cache
+def wording_in(prompts_dir: Path) -> ConsoleWording:
+    return ConsoleWording.load(prompts_dir)
 
 
 def section_html(chunk: IndexedChunk, cited: str, quote: str) -> str:

@@ -72,6 +72,11 @@ class ConsoleWording:
         return [str(e) for e in self.texts["examples"]]
 
 
+def label_language(answer_language: str) -> str:
+    """The language of the labels around an answer: the answer's own."""
+    return "en" if answer_language.startswith("en") else "zh-CN"
+
+
 def console_language(accept_language: str | None) -> str:
     """English for a browser that prefers it; Chinese, the console's own, otherwise."""
     first = (accept_language or "").split(",")[0].strip().lower()
@@ -118,17 +123,21 @@ def is_internal(citations: Iterable[Citation]) -> bool:
 
 
 def linked_answer(answer: str, citations: list[Citation]) -> str:
-    """The answer with each [n] a link to the passage it cites, the quoted part marked."""
+    """The answer with each [n] a link to the passage it cites; the rest escaped, so the
+    answer's own text makes no link, image or HTML."""
     by_number = {c.n: c for c in citations}
-
-    def link(match: re.Match[str]) -> str:
-        citation = by_number.get(int(match.group(1)))
-        if citation is None:
-            return match.group(0)
-        quoted = " ".join(cited_sentences(answer, citation.n))
-        return f"[\\[{citation.n}\\]]({document_link(citation, quoted)})"
-
-    return _MARKER.sub(link, escape_html(answer))
+    parts = _MARKER.split(answer)  # text, number, text, number, ..., text
+    linked = []
+    for i, part in enumerate(parts):
+        citation = by_number.get(int(part)) if i % 2 else None
+        if i % 2 == 0:
+            linked.append(escape_answer(part))
+        elif citation is None:
+            linked.append(f"\\[{part}\\]")
+        else:
+            quoted = " ".join(cited_sentences(answer, citation.n))
+            linked.append(f"[\\[{citation.n}\\]]({document_link(citation, quoted)})")
+    return "".join(linked)
 
 
 def message_markdown(
@@ -190,6 +199,11 @@ def highlighted(passage: str, sentences: list[str]) -> str:
 def escape_html(text: str) -> str:
     """Text in which nothing becomes an HTML element; Markdown (lists, bold) still reads."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_answer(text: str) -> str:
+    """An answer's text with its lists, bold and tables, but no HTML, link or image."""
+    return re.sub(r"([\\!\[\]<>])", r"\\\1", text.replace("&", "&amp;"))
 
 
 def escape_markdown(text: str) -> str:
@@ -305,6 +319,8 @@ def profile_problems(
         and form.available_amount > form.aum
     ):
         problems.append(wording("available_above_aum", language))
+    if form.horizon_months and not 0 < form.horizon_months <= MAX_HORIZON_MONTHS:
+        problems.append(wording("horizon_range", language, most=MAX_HORIZON_MONTHS))
     if form.risk_assessed_on and form.risk_assessed_on > today:
         problems.append(wording("assessed_in_future", language))
     if form.risk_assessed_on and not form.risk_level:

@@ -104,10 +104,10 @@ def notice_for(error: AssistantError) -> str:
     """An error as the page shows it: Chinese first, and never a stack trace. The store's
     own refusals (no such hand-off, already closed, a note missing) are written so."""
     if isinstance(error, Unavailable):
-        return f"⚠️ {UNAVAILABLE}"
+        return f"注意：{UNAVAILABLE}"
     if isinstance(error, Unauthenticated):
-        return f"⚠️ {SIGN_IN_NEEDED}"
-    return f"⚠️ {error}"
+        return f"注意：{SIGN_IN_NEEDED}"
+    return f"注意：{error}"
 
 
 def chosen_reference(select: gr.SelectData) -> str | None:
@@ -139,7 +139,7 @@ class HandoffQueuePage:
 
     def assign_to_me(self, state: str, chosen: str | None, request: gr.Request) -> tuple[Any, ...]:
         if not chosen:
-            return self._unchanged(f"⚠️ {NOTHING_CHOSEN}")
+            return self._unchanged(f"注意：{NOTHING_CHOSEN}")
         try:
             me = self.staff_member(request)
             taken = self.store.assign(chosen, me.owner)
@@ -152,7 +152,7 @@ class HandoffQueuePage:
         self, state: str, chosen: str | None, resolution: str, request: gr.Request
     ) -> tuple[Any, ...]:
         if not chosen:
-            return (*self._unchanged(f"⚠️ {NOTHING_CHOSEN}"), gr.update())
+            return (*self._unchanged(f"注意：{NOTHING_CHOSEN}"), gr.update())
         try:
             me = self.staff_member(request)
             closed = self.store.close(chosen, resolution or "")

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
-from assistant.channels.analytics import chosen_filter, mount_analytics
+from assistant.channels.analytics import chosen_filter
 from assistant.channels.api.app import create_app
 from assistant.channels.api.dependencies import Services
 from assistant.channels.auth import Authenticator, Principal
@@ -65,8 +65,7 @@ def server(
         }
     )
     app = create_app(keyed, assistant)
-    services: Services = app.state.services
-    mount_analytics(app, services)
+    services: Services = app.state.services  # create_app mounts the page under /console
     customer, teller = "customer_app:app-7:customer", "teller:0815:teller"
     served = services.assistant
     declined = served.answer(TurnRequest(DECLINED, Role.customer, owner=customer))

@@ -26,7 +26,6 @@ from assistant.channels.handoff_queue import (
     NOTHING_CHOSEN,
     HandoffQueuePage,
     as_text,
-    mount_handoff_queue,
 )
 from assistant.roles import Channel, Role
 from assistant.turn import TurnRequest
@@ -43,14 +42,13 @@ PICTURE = "![看这里](http://127.0.0.1:9/track.png)"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    """The real app, keyed, over a store of its own, with the queue mounted as the console
-    will mount it (after the console itself)."""
+    """The real app, keyed, over a store of its own; create_app mounts the queue under
+    /console."""
     data = tmp_path_factory.mktemp("handoff-page")
     settings = make_settings(
         data, api_keys=KEYS, console_secret="console-signing-secret-for-handoff-tests-0123"
     )
-    app = create_app(settings)
-    return mount_handoff_queue(app, app.state.services)
+    return create_app(settings)
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +108,9 @@ def test_what_cannot_be_done_is_said_inline_in_chinese(
     services: Services, teller: gr.Request
 ) -> None:
     page, reference = HandoffQueuePage(services), hand_off(services)
-    assert page.assign_to_me("open", None, teller)[-1] == f"⚠️ {NOTHING_CHOSEN}"
+    assert page.assign_to_me("open", None, teller)[-1] == f"注意：{NOTHING_CHOSEN}"
     *kept, notice, note = page.close("open", reference, "  ", teller)
-    assert notice.startswith("⚠️ 请填写处理结果") and all(k == gr.update() for k in kept)
+    assert notice.startswith("注意：请填写处理结果") and all(k == gr.update() for k in kept)
     assert note == gr.update()  # what the teller typed is kept for them to correct
     page.close("open", reference, "已处理", teller)
     assert "已关闭，不能再关闭" in page.close("open", reference, "再关一次", teller)[-2]
@@ -128,7 +126,7 @@ def test_a_store_that_lost_its_table_is_reported_not_raised(
     with sqlite3.connect(database) as db:
         db.execute("drop table handoffs")
     notice = HandoffQueuePage(services).listed("open", None, teller)[-1]
-    assert notice.startswith("⚠️ 暂时无法读取或保存转人工记录")
+    assert notice.startswith("注意：暂时无法读取或保存转人工记录")
     assert "Traceback" not in notice and "sqlite" not in notice.lower()
     # The store took its table back: the queue works again without a restart.
     assert HandoffQueuePage(services).listed("open", None, teller)[-1] == ""

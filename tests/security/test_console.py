@@ -130,3 +130,31 @@ def test_console_turns_are_rate_limited_like_the_api(limited: str) -> None:
     refused = [r for r in replies if "event: error" in r.text]
     assert len(refused) >= 2, [r.text[:200] for r in replies]
     assert all("请求过于频繁" in str(event(r, "error")) for r in refused)
+
+
+CONSOLE_SECRET = "console-signing-key-that-stays-on-the-server"
+
+
+@pytest.fixture(scope="module")
+def sealed(assistant: Assistant, settings: Settings) -> Iterator[str]:
+    with running_server(settings, **keyed_env(ASSISTANT_CONSOLE_SECRET=CONSOLE_SECRET)) as url:
+        yield url
+
+
+def test_no_console_page_carries_the_key_its_sessions_are_signed_with(sealed: str) -> None:
+    """Gradio hands the page every component's settings; a key in them would let a teller
+    sign themselves an administrator's session."""
+    cookies = signed_in(sealed, key=TELLER_KEY).cookies
+    for path in ("/console/", "/console/config", "/console/handoffs/config"):
+        page = httpx.get(f"{sealed}{path}", cookies=cookies, timeout=30)
+        assert page.status_code == 200, path
+        assert CONSOLE_SECRET not in page.text, path
+
+
+def test_signing_out_clears_what_the_browser_kept_for_the_console(keyed: str) -> None:
+    cookies = signed_in(keyed, key=TELLER_KEY).cookies
+    response = httpx.post(
+        f"{keyed}/console/sign-out", cookies=cookies, timeout=30, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["clear-site-data"] == '"storage"'

@@ -21,9 +21,7 @@ from assistant.turn import TurnRequest, TurnResult
 router = APIRouter(tags=["openai"])
 
 
-def completion_request(
-    body: CompletionRequest, owner: str, role: Role, turns: int
-) -> TurnRequest:
+def completion_request(body: CompletionRequest, owner: str, role: Role, turns: int) -> TurnRequest:
     questions = [m.text() for m in body.messages if m.role == "user"]
     if not questions:
         raise InvalidRequest("`messages` needs at least one message with role `user`")
