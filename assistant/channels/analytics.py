@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount
 
 from assistant.channels.api.dependencies import Services
 from assistant.channels.console_access import ANALYTICS_PATH, CONSOLE_PATH, ConsoleAccess
+from assistant.channels.look import THEME
 from assistant.memory.analytics import (
     AnalyticsContent,
     AnalyticsReader,
@@ -295,19 +296,6 @@ def _grid(name: str, headers: list[str]) -> gr.Dataframe:
     )
 
 
-def theme() -> gr.themes.Base:
-    """Gradio's default look, with primary buttons dark enough for white text to read
-    (WCAG AA contrast); its fonts are Gradio's own, served locally."""
-    return gr.themes.Default().set(
-        button_primary_background_fill="*primary_700",
-        button_primary_background_fill_hover="*primary_800",
-        button_primary_background_fill_dark="*primary_700",
-        button_primary_background_fill_hover_dark="*primary_800",
-        button_primary_text_color="white",
-        button_primary_text_color_dark="white",
-    )
-
-
 def build_analytics(services: Services) -> gr.Blocks:
     """The analytics page; the gate lets only an administrator reach it."""
     handlers = Analytics(services)
@@ -359,7 +347,7 @@ def mount_analytics(app: FastAPI, services: Services) -> FastAPI:
     """Mounts the page at /console/analytics, ahead of any mount that would take the path
     first (the console's own, at /console), whichever was mounted earlier."""
     gr.mount_gradio_app(
-        app, build_analytics(services), path=ANALYTICS_PATH, theme=theme(), footer_links=[]
+        app, build_analytics(services), path=ANALYTICS_PATH, theme=THEME, footer_links=[]
     )
     routes: list[BaseRoute] = app.router.routes
     mine = next(r for r in reversed(routes) if isinstance(r, Mount) and r.path == ANALYTICS_PATH)

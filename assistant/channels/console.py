@@ -34,6 +34,7 @@ from assistant.channels.console_view import (
     suggestions_markdown,
     writer_markdown,
 )
+from assistant.channels.look import THEME
 from assistant.errors import AssistantError, NotFound, Unauthenticated
 from assistant.roles import Role
 from assistant.turn import TurnRequest, TurnResult
@@ -51,14 +52,6 @@ DRAFT_KEY = "jianglan-console-draft"
 KEEP_DRAFT = f"(text) => {{ sessionStorage.setItem({DRAFT_KEY!r}, text); }}"
 READ_DRAFT = f"() => sessionStorage.getItem({DRAFT_KEY!r}) || ''"
 
-# The theme's blue passes WCAG AA with white text (7.0:1); Gradio's default orange does not.
-THEME = gr.themes.Default(primary_hue=gr.themes.colors.blue).set(
-    button_primary_background_fill="#0b4f8a",
-    button_primary_background_fill_hover="#083b68",
-    button_primary_text_color="#ffffff",
-    input_placeholder_color="#52606d",
-    body_text_color_subdued="#52606d",
-)
 CSS = """
 .jl-badge { display: inline-block; padding: 0 6px; border-radius: 4px; font-size: 0.85em;
   font-weight: 600; }

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from assistant.channels.api.dependencies import Services
 from assistant.channels.auth import Principal
 from assistant.channels.console_access import CONSOLE_PATH, SIGN_IN_NEEDED
+from assistant.channels.look import THEME
 from assistant.errors import AssistantError, Unauthenticated, Unavailable
 from assistant.memory.store import HANDOFF_STATES, QueuedHandoff
 
@@ -36,15 +37,6 @@ COLUMNS = [
     "处理人 Assignee",
     "客户问题（已脱敏）Question",
 ]
-# The console's look: a blue dark enough for white text on primary buttons (WCAG AA, 7.0:1;
-# Gradio's default orange is not), and subdued text that still reads on white.
-THEME = gr.themes.Default(primary_hue=gr.themes.colors.blue).set(
-    button_primary_background_fill="#0b4f8a",
-    button_primary_background_fill_hover="#083b68",
-    button_primary_text_color="#ffffff",
-    input_placeholder_color="#52606d",
-    body_text_color_subdued="#52606d",
-)
 # On a phone every button and choice is large enough to tap.
 CSS = """
 @media (max-width: 640px) {

@@ -27,7 +27,7 @@ from assistant.pipeline import Assistant
 from assistant.roles import Channel, Role
 from assistant.settings import Settings
 from assistant.turn import TurnRequest
-from tests.browser import VIEWPORTS, launch, new_page, screenshot, serious_violations
+from tests.browser import VIEWPORTS, new_page, screenshot, serious_violations
 from tests.security.conftest import INTRANET_SECRET, KEYS, TELLER_KEY, intranet_token
 from tests.servers import free_port
 
@@ -182,11 +182,6 @@ def test_a_teller_in_a_browser_reads_why_in_chinese(browser: Browser, server: Se
     assert response is not None and response.status == 403
     expect(page.get_by_role("alert")).to_contain_text("仅限管理员")
     assert serious_violations(page) == []
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launch()
 
 
 def admin_page(browser: Browser, server: Server, screen: str) -> tuple[Page, list[str]]:

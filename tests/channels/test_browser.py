@@ -16,10 +16,8 @@ import yaml
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from assistant.memory.store import ConversationStore
-from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from tests.browser import launch, new_page, screenshot
-from tests.channels.test_api import running_server
+from tests.browser import new_page, screenshot
 from tests.channels.test_channels import sse_events
 from tests.conftest import KNOWLEDGE
 
@@ -41,19 +39,6 @@ STAFF_TITLES: dict[str, str] = {
     for meta in map(front_matter, sorted((KNOWLEDGE / "policies").glob("staff-*.md")))
     if meta["audience"] == "staff"
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launch()
-
-
-@pytest.fixture(scope="module")
-def server(assistant: Assistant, settings: Settings) -> Iterator[str]:
-    """`assistant serve` on loopback over the indexed knowledge base; its demo pages sign
-    their own intranet users."""
-    with running_server(settings) as url:
-        yield url
 
 
 @pytest.fixture

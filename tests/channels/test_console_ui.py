@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from assistant.memory.store import ConversationStore
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from tests.browser import VIEWPORTS, launch, new_page, screenshot, serious_violations
+from tests.browser import new_page, screenshot, serious_violations
 from tests.channels.test_api import free_port, running_server
 
 ANSWER_TIMEOUT_MS = 120_000
@@ -28,31 +26,10 @@ PENSION_QUESTION = "个人养老金每年最多能存多少？"
 PRICING_QUESTION = "分行最多可以给大额存单利率上浮多少个基点？"
 INTERNAL = "内部，勿告知客户"
 AFTER_RESTART = "个人养老金账户每年缴存上限是多少？"
+# The sources panel's hint, in the browser's language, once the page has loaded.
+READY = re.compile("点击对话中的回答|Select an answer")
 # Pictographs (emoji) need a font the bank's desktops do not have.
 EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launch()
-
-
-@pytest.fixture(scope="module")
-def server(assistant: Assistant, settings: Settings) -> Iterator[str]:
-    with running_server(settings) as url:
-        yield url
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def screen(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def page(browser: Browser, screen: str) -> Iterator[Page]:
-    page = new_page(browser, screen)
-    yield page
-    page.context.close()
 
 
 def question_box(page: Page) -> Locator:
@@ -63,8 +40,13 @@ def open_console(page: Page, url: str) -> None:
     page.goto(f"{url}/console/", wait_until="load")
     expect(question_box(page)).to_be_visible(timeout=60_000)
     # The conversation this browser had is read back as the page loads; then it is ready.
-    expect(page.locator("#sources")).to_contain_text("点击对话中的回答", timeout=60_000)
-    expect(page.locator("#chat .pending, .eta-bar")).to_have_count(0)
+    expect(page.locator("#sources")).to_contain_text(READY, timeout=60_000)
+    settled(page)
+
+
+def settled(page: Page) -> None:
+    """No event running: Gradio dims what an event is about to change while it runs."""
+    expect(page.locator('[data-testid="status-tracker"]:not(.hide)')).to_have_count(0)
 
 
 def answers(page: Page) -> Locator:
@@ -83,6 +65,7 @@ def ask(page: Page, question: str) -> Locator:
 
 
 def no_serious_findings(page: Page) -> None:
+    settled(page)
     assert serious_violations(page) == []
 
 
@@ -133,8 +116,10 @@ def test_each_answer_keeps_its_sources_and_its_marker_opens_the_quoted_passage(
     assert serious_violations(document) == []
 
 
-def test_english_answers_speak_english_around_their_sources(browser: Browser, server: str) -> None:
-    page = new_page(browser, "desktop", locale="en-US")
+def test_english_answers_speak_english_around_their_sources(
+    browser: Browser, server: str, screen: str
+) -> None:
+    page = new_page(browser, screen, locale="en-US")
     open_console(page, server)
     ask(page, "What is the minimum amount for the 2026 large-denomination CD?")
     sources = page.locator("#sources")
@@ -294,9 +279,9 @@ def test_enter_while_an_input_method_composes_does_not_send(page: Page, server: 
     expect(page.locator("#chat .user-row")).to_have_count(1)
 
 
-def test_errors_are_in_the_tellers_language(browser: Browser, server: str) -> None:
+def test_errors_are_in_the_tellers_language(browser: Browser, server: str, screen: str) -> None:
     for locale, expected in (("zh-CN", "请输入问题后再发送"), ("en-US", "Type a question first")):
-        page = new_page(browser, "desktop", locale=locale)
+        page = new_page(browser, screen, locale=locale)
         open_console(page, server)
         page.locator("#send").click()
         expect(page.locator(".toast-body")).to_contain_text(expected)

@@ -150,11 +150,6 @@ def url(app: FastAPI) -> Iterator[str]:
     thread.join(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from browsers.launch()
-
-
 def signed_in_page(browser: Browser, url: str, screen: str) -> Page:
     page = browsers.new_page(browser, screen)
     page.goto(f"{url}/console/sign-in", wait_until="load")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,10 +17,8 @@ from playwright.sync_api import Browser, Locator, Page, Request, Route, expect
 
 from assistant.channels.api.web import HOSTS
 from assistant.memory.store import ConversationStore
-from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from tests.browser import VIEWPORTS, launch, new_page, screenshot, serious_violations
-from tests.channels.test_api import running_server
+from tests.browser import VIEWPORTS, new_page, screenshot, serious_violations
 from tests.channels.test_browser import (
     ANSWER_TIMEOUT_MS,
     PRICING_AUTHORITY,
@@ -36,29 +33,6 @@ STAFF_BADGE = "内部，勿告知客户"
 DUAL_RECORDING = "哪些情形必须双录？"  # answered from a staff procedure, as a bullet list
 LARGE_CD_QUESTION = "大额存单起存金额是多少？"  # answered from a public product sheet
 HANDOFF_REQUEST = "我要投诉，转人工"  # guardrails/input.yaml: the input.handoff rail
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launch()
-
-
-@pytest.fixture(scope="module")
-def server(assistant: Assistant, settings: Settings) -> Iterator[str]:
-    with running_server(settings) as url:
-        yield url
-
-
-@pytest.fixture(params=SCREENS)
-def screen(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def page(browser: Browser, screen: str) -> Iterator[Page]:
-    page = new_page(browser, screen)
-    yield page
-    page.context.close()
 
 
 def sent_questions(page: Page) -> list[str]:

@@ -22,7 +22,11 @@ from assistant.turn import TurnRequest
 from tests.channels.test_api import server_env
 from tests.conftest import ROOT
 
-LATER = datetime.now(UTC) + timedelta(minutes=5)  # everything written so far is older
+
+def later() -> datetime:
+    """A moment after everything written so far, read when the test runs (not when the
+    module is collected, which a long run leaves minutes behind)."""
+    return datetime.now(UTC) + timedelta(minutes=5)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,7 +47,7 @@ def test_a_purge_removes_old_records_and_the_chain_still_verifies(
     trail, stream = AuditTrail(url), stream_of(request)
     for i in range(1, 6):
         trail.append(stream, "turn.released", {"turn_id": f"t{i}"})
-    assert trail.purge(LATER, stream) == 4  # the newest record is always kept
+    assert trail.purge(later(), stream) == 4  # the newest record is always kept
     trail.append(stream, "turn.released", {"turn_id": "t6"})
     rows = trail.rows(stream)
     assert [(r.position, r.kind) for r in rows] == [
@@ -62,7 +66,7 @@ def test_after_a_purge_the_database_still_refuses_to_delete_kept_records(
     trail, stream = AuditTrail(url), stream_of(request)
     for i in range(3):
         trail.append(stream, "turn.released", {"turn_id": f"t{i}"})
-    trail.purge(LATER, stream)
+    trail.purge(later(), stream)
     engine = sqlalchemy.create_engine(url)
     delete = sqlalchemy.text("delete from audit_records where stream = :stream")
     refused = pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only")
@@ -111,7 +115,7 @@ def test_old_conversations_are_forgotten_with_their_feedback_and_handoffs(
     store.add_feedback(turn.turn_id, frozenset({owner}), "down", "没说清楚")
     assert store.purge(datetime.now(UTC) - timedelta(days=1)) == 0
     assert store.turns(turn.session_id, frozenset({owner}))
-    assert store.purge(LATER) == 1
+    assert store.purge(later()) == 1
     assert store.feedback_for(turn.turn_id) == []
     with pytest.raises(Exception, match="no session"):
         store.turns(turn.session_id, frozenset({owner}))

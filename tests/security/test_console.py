@@ -26,23 +26,13 @@ from tests.security.conftest import (
 EMPTY_PROFILE = [0, 0, "", None, 0, 0, False]
 
 
-def console_turn(
-    url: str, message: str, cookies: httpx.Cookies | None = None, session: str = ""
-) -> httpx.Response:
+def console_turn(url: str, message: str, cookies: httpx.Cookies | None = None) -> httpx.Response:
     """One turn through Gradio's own API, as a script would call it."""
     with httpx.Client(base_url=url, cookies=cookies, timeout=60) as client:
         started = client.post(
             "/console/gradio_api/call/respond",
-            json={
-                "data": [
-                    message,
-                    [],
-                    "teller",
-                    {"teller": session} if session else {},
-                    {},
-                    *EMPTY_PROFILE,
-                ]
-            },
+            # The question, the chat so far, the audience, the browser's sessions, the form.
+            json={"data": [message, [], "teller", {}, *EMPTY_PROFILE]},
         )
         if started.status_code != 200:
             return started
