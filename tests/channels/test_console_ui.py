@@ -22,7 +22,7 @@ from tests.channels.test_api import free_port, running_server
 ANSWER_TIMEOUT_MS = 120_000
 CD_QUESTION = "大额存单起存金额是多少？"
 CD_SHEET = "dep-large-cd-2026-01"
-PENSION_QUESTION = "个人养老金每年最多能存多少？"
+PENSION_QUESTION = "个人养老金一年最多可以缴存多少钱？"
 PRICING_QUESTION = "分行最多可以给大额存单利率上浮多少个基点？"
 INTERNAL = "内部，勿告知客户"
 AFTER_RESTART = "个人养老金账户每年缴存上限是多少？"
