@@ -350,6 +350,22 @@ FAILURES: dict[str, tuple[Any, str]] = {
 }
 
 
+def test_a_rated_answer_read_back_after_a_reload_is_not_rated_again(
+    page: Page, server: str, settings: Settings
+) -> None:
+    open_widget(page, f"{server}/widget/demo/employee")
+    answered, turn = ask(page, LARGE_CD_QUESTION)
+    with page.expect_response(re.compile(r"/v1/feedback$")):
+        answered.locator(".jl-feedback-up").click()
+    page.reload(wait_until="load")
+    restored = page.locator(f'.jl-msg-assistant[data-turn-id="{turn["turn_id"]}"]')
+    expect(restored.locator(".jl-feedback-up")).to_be_disabled()
+    expect(restored.locator(".jl-feedback-up")).to_have_attribute("aria-pressed", "true")
+    expect(restored.locator(".jl-feedback-down")).to_be_disabled()
+    expect(restored.locator(".jl-feedback-done")).to_be_visible()
+    assert ConversationStore(settings.database()).feedback_for(turn["turn_id"]) == [("up", "")]
+
+
 @pytest.mark.parametrize("failure", list(FAILURES))
 def test_a_failed_send_keeps_the_question_and_retry_sends_it_again(
     page: Page, server: str, failure: str, screen: str

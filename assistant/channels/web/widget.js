@@ -869,7 +869,8 @@
     );
   }
 
-  function renderFeedback(node, turnId) {
+  // A turn read back with its rating shows it, and is not rated twice.
+  function renderFeedback(node, turnId, rated) {
     var bar = el("div", { className: "jl-feedback" });
     var up = button("jl-small-btn jl-feedback-up", S.helpful);
     up.appendChild(icon("up"));
@@ -881,6 +882,13 @@
     bar.appendChild(up);
     bar.appendChild(down);
     node.appendChild(bar);
+    if (rated === "up" || rated === "down") {
+      up.disabled = true;
+      down.disabled = true;
+      (rated === "up" ? up : down).setAttribute("aria-pressed", "true");
+      bar.appendChild(el("span", { className: "jl-status jl-feedback-done" }, S.thanks));
+      return;
+    }
 
     function rate(rating, comment) {
       up.disabled = true;
@@ -1000,7 +1008,7 @@
       renderHandoff(node, turn.handoff);
     }
     if (turn.turn_id) {
-      renderFeedback(node, turn.turn_id);
+      renderFeedback(node, turn.turn_id, turn.rating);
     }
   }
 
@@ -1117,6 +1125,7 @@
         citations: turn.citations,
         turn_id: turn.turn_id,
         handoff: handoff,
+        rating: turn.rating,
       });
     });
     if (!turns.length) {
