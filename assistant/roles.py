@@ -30,6 +30,8 @@ class Channel(StrEnum):
     customer_app = "customer_app"
     intranet = "intranet"
     admin = "admin"
+    # The content and compliance team: reads the analytics page, asks as an employee.
+    content = "content"
 
 
 # The most a channel's key may see; a request may ask for less, never for more.
@@ -38,4 +40,5 @@ CHANNEL_ROLES: dict[Channel, tuple[Role, ...]] = {
     Channel.customer_app: (Role.customer,),
     Channel.intranet: (Role.employee, Role.customer),
     Channel.admin: (Role.teller, Role.employee, Role.customer),
+    Channel.content: (Role.employee,),
 }

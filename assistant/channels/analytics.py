@@ -184,9 +184,12 @@ class Analytics:
         return chosen.start.isoformat(), chosen.end.isoformat()
 
     def refresh(self, start: str, end: str, channel: str, request: gr.Request) -> tuple[Any, ...]:
-        # The gate refuses anyone but an administrator; a page mounted without it still does.
+        # The gate refuses anyone but an administrator or the content team; a page mounted
+        # without it still does.
         if not self.access.may_read_analytics(request.headers.get("cookie")):
-            raise gr.Error("运营分析页面仅限管理员 / administrators only")
+            raise gr.Error(
+                "运营分析页面仅限管理员和内容团队 / administrators and content team only"
+            )
         chosen = chosen_filter(start, end, channel)
         result = report(
             chosen,

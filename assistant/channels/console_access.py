@@ -24,8 +24,9 @@ from assistant.roles import Channel, Role
 CONSOLE_PATH = "/console"
 SIGN_IN_PATH = f"{CONSOLE_PATH}/sign-in"
 SIGN_OUT_PATH = f"{CONSOLE_PATH}/sign-out"
-# The staff analytics page: for an administrator only, never for a teller.
+# The staff analytics page: for an administrator or the content team, never for a teller.
 ANALYTICS_PATH = f"{CONSOLE_PATH}/analytics"
+ANALYSTS = (Channel.admin, Channel.content)
 COOKIE = "console_session"
 _AUDIENCE = "bank-assistant-console"
 # The developer at their own machine, in open local mode.
@@ -35,8 +36,12 @@ SIGN_IN_NEEDED = (
     " / Sign in to the teller console first at /console/sign-in."
 )
 ANALYTICS_REFUSED = (
-    "运营分析页面仅限管理员查看：请用管理员密钥在 /console/sign-in 登录。"
-    " / The analytics page is for administrators only: sign in with an admin key."
+    "运营分析页面仅限管理员和内容团队查看：请用管理员或内容团队密钥在 /console/sign-in 登录。"
+    " / The analytics page is for administrators and the content team only."
+)
+CONSOLE_REFUSED = (
+    "该账号只能查看运营分析，不能使用柜员控制台：请打开 /console/analytics/。"
+    " / This sign-in opens the analytics page only."
 )
 
 
@@ -59,7 +64,7 @@ class ConsoleAccess:
                 raise Unauthenticated("该登录令牌不是柜员身份 / this token is not a teller's")
             return Principal(Channel.intranet, (Role.teller, Role.customer), str(claims["sub"]))
         principal = self.authenticator.principal(key or None)
-        if principal.channel not in (Channel.teller, Channel.admin):
+        if principal.channel not in (Channel.teller, Channel.admin, Channel.content):
             raise Unauthenticated("该密钥不是柜员密钥 / this key is not a teller key")
         return principal
 
@@ -98,7 +103,17 @@ class ConsoleAccess:
         if self.open_mode:
             return True
         try:
-            return self.teller(cookie_header).channel is Channel.admin
+            return self.teller(cookie_header).channel in ANALYSTS
+        except (Unauthenticated, ValueError, KeyError):
+            return False
+
+    def may_use_console(self, cookie_header: str | None) -> bool:
+        """Whether the session may use the teller console itself (and the hand-off queue and
+        the cited documents): a content team member's session opens the analytics page only."""
+        if self.open_mode:
+            return True
+        try:
+            return self.teller(cookie_header).channel is not Channel.content
         except (Unauthenticated, ValueError, KeyError):
             return False
 
@@ -129,8 +144,14 @@ class ConsoleGate:
         if path not in (SIGN_IN_PATH, SIGN_OUT_PATH) and not self._signed_in(scope):
             await _refusal(scope)(scope, receive, send)
             return
-        if _under(path, ANALYTICS_PATH) and not self.access.may_read_analytics(_cookie(scope)):
-            await _analytics_refusal(scope)(scope, receive, send)
+        if _under(path, ANALYTICS_PATH):
+            if not self.access.may_read_analytics(_cookie(scope)):
+                await _analytics_refusal(scope)(scope, receive, send)
+                return
+        elif path not in (SIGN_IN_PATH, SIGN_OUT_PATH) and not self.access.may_use_console(
+            _cookie(scope)
+        ):
+            await _console_refusal(scope)(scope, receive, send)
             return
         await self.app(scope, receive, _without_cors(send))
 
@@ -180,22 +201,30 @@ def _refusal(scope: Scope) -> Response:
 def _analytics_refusal(scope: Scope) -> Response:
     """A signed-in teller is told, in a page of its own, that the page is not theirs; a
     script gets a 403."""
-    if _pages(scope):
-        return HTMLResponse(_REFUSED_PAGE, status_code=403)
-    return JSONResponse(
-        {"error": {"code": "forbidden", "message": ANALYTICS_REFUSED}}, status_code=403
-    )
+    back = (f"{CONSOLE_PATH}/", "返回柜员控制台 / Back to the teller console")
+    return _forbidden(scope, "无权访问运营分析 / Not permitted", ANALYTICS_REFUSED, back)
 
 
-_REFUSED_PAGE = f"""<!doctype html>
+def _console_refusal(scope: Scope) -> Response:
+    """A content team member's session is for the analytics page, not the teller's tools."""
+    onward = (f"{ANALYTICS_PATH}/", "打开运营分析 / Open the analytics page")
+    return _forbidden(scope, "无权使用柜员控制台 / Not permitted", CONSOLE_REFUSED, onward)
+
+
+def _forbidden(scope: Scope, title: str, message: str, link: tuple[str, str]) -> Response:
+    if not _pages(scope):
+        return JSONResponse({"error": {"code": "forbidden", "message": message}}, status_code=403)
+    href, text = link
+    page = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>无权访问 · 江澜银行</title></head>
 <body style="font-family: sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
-<main><h1>无权访问运营分析 / Not permitted</h1>
-<p role="alert">{ANALYTICS_REFUSED}</p>
-<p><a href="{CONSOLE_PATH}/">返回柜员控制台 / Back to the teller console</a></p></main>
+<main><h1>{title}</h1>
+<p role="alert">{message}</p>
+<p><a href="{href}">{text}</a></p></main>
 </body></html>"""
+    return HTMLResponse(page, status_code=403)
 
 
 def _without_cors(send: Send) -> Send:

@@ -32,6 +32,8 @@ from tests.security.conftest import INTRANET_SECRET, KEYS, TELLER_KEY, intranet_
 from tests.servers import free_port
 
 ADMIN_KEY = "admin-key-0004"
+CONTENT_KEY = "content-key-0005"  # the content and compliance team's
+STAFF_KEYS = {**KEYS, CONTENT_KEY: "content"}
 DECLINED = "你们有比特币理财吗"
 REASON = "没有回答我的问题"
 # Each chart, and what one of its bars must stand for.
@@ -59,7 +61,7 @@ def server(
     keyed = settings.model_copy(
         update={
             "data_dir": tmp_path_factory.mktemp("analytics-server"),
-            "api_keys": {key: Channel(channel) for key, channel in KEYS.items()},
+            "api_keys": {key: Channel(channel) for key, channel in STAFF_KEYS.items()},
             "intranet_secret": INTRANET_SECRET,
             "rate_limit_per_minute": 500,
         }
@@ -134,11 +136,31 @@ def test_an_admin_reaches_the_analytics_page_and_the_console_stays_the_console(
     assert console.status_code == 200 and console.json()["title"] == "江澜银行 · 柜员助手"
 
 
+def test_the_content_team_reads_analytics_and_nothing_a_teller_uses(server: Server) -> None:
+    signing_in = httpx.post(f"{server.url}/console/sign-in", data={"key": CONTENT_KEY})
+    assert signing_in.headers["location"] == "/console/analytics/"  # its one page
+    cookies = signing_in.cookies
+    analytics = httpx.get(f"{server.url}/console/analytics/config", cookies=cookies, timeout=30)
+    assert analytics.status_code == 200
+    for path in ("/console/", "/console/config", "/console/handoffs/", "/console/documents/x"):
+        refused = httpx.get(f"{server.url}{path}", cookies=cookies, timeout=30)
+        assert refused.status_code == 403, path
+        assert DECLINED not in refused.text
+    page = httpx.get(
+        f"{server.url}/console/", cookies=cookies, headers={"Accept": "text/html"}, timeout=30
+    )
+    assert "只能查看运营分析" in page.text and "/console/analytics/" in page.text
+    api = httpx.post(
+        f"{server.url}/console/gradio_api/call/respond", cookies=cookies, json={"data": []}
+    )
+    assert api.status_code == 403
+
+
 # ----------------------------------------------------------------------- the page itself
 
 
 def test_only_an_admin_cookie_or_open_local_mode_reads_analytics() -> None:
-    keys = {key: Channel(channel) for key, channel in KEYS.items()}
+    keys = {key: Channel(channel) for key, channel in STAFF_KEYS.items()}
     access = ConsoleAccess(
         Authenticator(keys, INTRANET_SECRET), "console-signing-secret-for-analytics-0123", 8
     )
@@ -148,6 +170,7 @@ def test_only_an_admin_cookie_or_open_local_mode_reads_analytics() -> None:
 
     admin = access.sign_in(ADMIN_KEY, None)
     assert access.may_read_analytics(cookie_of(admin))
+    assert access.may_read_analytics(cookie_of(access.sign_in(CONTENT_KEY, None)))
     assert not access.may_read_analytics(cookie_of(access.sign_in(TELLER_KEY, None)))
     assert not access.may_read_analytics(cookie_of(access.sign_in(None, intranet_token("teller"))))
     assert not access.may_read_analytics(None)

@@ -12,8 +12,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from assistant.channels.api.dependencies import Deps
 from assistant.channels.api.web import WEB_DIR
-from assistant.channels.console_access import CONSOLE_PATH, COOKIE, SIGN_IN_PATH, SIGN_OUT_PATH
+from assistant.channels.console_access import (
+    ANALYTICS_PATH,
+    CONSOLE_PATH,
+    COOKIE,
+    SIGN_IN_PATH,
+    SIGN_OUT_PATH,
+)
 from assistant.errors import Unauthenticated
+from assistant.roles import Channel
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,7 +51,9 @@ def sign_in(
         teller = deps.console_access.sign_in(key.strip() or None, token.strip() or None)
     except Unauthenticated as error:
         return sign_in_page(f"登录失败：{error}", 401)
-    response = RedirectResponse(f"{CONSOLE_PATH}/", status_code=303)
+    # The content team's sign-in opens the one page it is for.
+    home = ANALYTICS_PATH if teller.channel is Channel.content else CONSOLE_PATH
+    response = RedirectResponse(f"{home}/", status_code=303)
     deps.console_access.set_cookie(response, teller)
     return response
 
