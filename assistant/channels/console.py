@@ -179,9 +179,7 @@ class Console:
         if wait > 0:
             raise gr.Error(self.wording("rate_limited", language, seconds=f"{wait:.0f}"))
         form = form_of((aum, available, risk, assessed, age, horizon, qualified))
-        problems = (
-            [] if form.blank else profile_problems(form, self.today(), language, self.wording)
-        )
+        problems = profile_problems(form, self.today(), language, self.wording)
         owner = teller.owner_as(Role(role))
         session_id = session_of(sessions, teller, role)
         if session_id and self.store.owner_of(session_id) not in (None, owner):
@@ -275,10 +273,9 @@ class Console:
         """The form's problems as the teller types, beside the form, never over the chat."""
         form = form_of((aum, available, risk, assessed, age, horizon, qualified))
         language = self.language(request)
-        problems = (
-            [] if form.blank else profile_problems(form, self.today(), language, self.wording)
+        return self._profile_errors(
+            profile_problems(form, self.today(), language, self.wording), language
         )
-        return self._profile_errors(problems, language)
 
     def turn_at(self, sessions: Sessions | None, role: str, index: Any, request: gr.Request) -> Any:
         """The stored turn a message of the chat belongs to: the chat holds each turn as a

@@ -302,7 +302,10 @@ class ProfileForm:
 def profile_problems(
     form: ProfileForm, today: date, language: str, wording: ConsoleWording
 ) -> list[str]:
-    """What is wrong with the form, each in words a teller can act on; [] when it is fine."""
+    """What is wrong with the form, each in words a teller can act on; [] when it is fine
+    or not filled in at all (a turn without a profile)."""
+    if form.blank:
+        return []
     problems = []
     for name in ("aum", "available_amount", "age"):
         value = getattr(form, name)
