@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from assistant.channels.api.dependencies import Deps
+from assistant.content import parse_yaml
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -43,57 +44,23 @@ class DemoHost:
     examples: tuple[str, ...]
 
 
-HOSTS: dict[str, DemoHost] = {
-    "employee": DemoHost(
-        site="江澜银行内网 · Intranet",
-        user="王敏（零售业务部）",
-        nav=("首页 · Home", "制度文件 · Policies", "产品中心 · Products", "培训学习 · Training"),
-        notices=(
-            ("产品", "2026年第一期大额存单发售安排的通知", "2026-05-28"),
-            ("合规", "关于开展反洗钱客户身份识别专项检查的通知", "2026-05-20"),
-            ("培训", "理财销售“双录”操作规程线上培训安排", "2026-05-12"),
-            ("服务", "老年客户适老化服务举措更新说明", "2026-05-06"),
-            ("运营", "五一假期期间网点营业时间调整公告", "2026-04-25"),
-        ),
-        links=(
-            "费用价目表 · Fee schedule",
-            "投诉处理流程 · Complaints",
-            "客户信息保护 · Privacy",
-            "IT 服务台 · IT help desk",
-        ),
-        footer="江澜银行股份有限公司 · 内部使用 · For internal use only",
-        examples=(
-            "分行最多可以给大额存单利率上浮多少个基点？",
-            "哪些情形必须双录？",
-            "客户投诉什么情况下要升级到分行？",
-            "大额存单起存金额是多少？",
-        ),
-    ),
-    "customer": DemoHost(
-        site="江澜银行 · 个人服务",
-        user="访客",
-        nav=("首页 · Home", "存款 · Deposits", "理财 · Wealth", "银行卡 · Cards"),
-        notices=(
-            ("产品", "2026年第一期大额存单发售公告", "2026-05-28"),
-            ("服务", "老年客户专属服务举措上线", "2026-05-06"),
-            ("安全", "警惕冒充银行客服的电信诈骗", "2026-04-30"),
-            ("运营", "五一假期期间网点营业时间调整公告", "2026-04-25"),
-        ),
-        links=(
-            "收费标准 · Fees",
-            "投诉与建议 · Complaints",
-            "隐私政策 · Privacy",
-            "网点与营业时间 · Branches",
-        ),
-        footer="江澜银行股份有限公司 · 客服热线 95388",
-        examples=(
-            "大额存单起存金额是多少？",
-            "借记卡丢了怎么挂失？",
-            "开户需要带什么证件？",
-            "风险评估结果有效期多久？",
-        ),
-    ),
-}
+def load_hosts(path: Path) -> dict[str, DemoHost]:
+    hosts = parse_yaml(path.read_text(encoding="utf-8"))
+    return {
+        persona: DemoHost(
+            site=str(host["site"]),
+            user=str(host["user"]),
+            nav=tuple(map(str, host["nav"])),
+            notices=tuple((str(tag), str(title), str(day)) for tag, title, day in host["notices"]),
+            links=tuple(map(str, host["links"])),
+            footer=str(host["footer"]),
+            examples=tuple(map(str, host["examples"])),
+        )
+        for persona, host in hosts.items()
+    }
+
+
+HOSTS = load_hosts(WEB_DIR / "demo-hosts.yaml")
 
 
 @router.get("/widget.js")
