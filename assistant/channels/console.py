@@ -358,7 +358,7 @@ def _date(value: Any) -> date | None:
 
 def _chat_column(wording: ConsoleWording) -> tuple[Any, ...]:
     chat = gr.Chatbot(
-        label="对话 Conversation",
+        label=wording.label("chat"),
         height="60vh",
         elem_id="chat",
         placeholder=wording("greeting", "zh-CN"),
@@ -369,8 +369,8 @@ def _chat_column(wording: ConsoleWording) -> tuple[Any, ...]:
         buttons=["copy"],
     )
     question = gr.Textbox(
-        label="输入问题",
-        placeholder="输入问题，例如：大额存单起存金额是多少？（英文提问亦可）",
+        label=wording.label("question"),
+        placeholder=wording.label("question_placeholder"),
         show_label=False,
         elem_id="question",
         lines=1,
@@ -378,44 +378,55 @@ def _chat_column(wording: ConsoleWording) -> tuple[Any, ...]:
     )
     with gr.Row():
         role = gr.Radio(
-            [("柜员视角（含内部文件）", Role.teller.value), ("客户视角", Role.customer.value)],
+            [
+                (wording.label("audience_teller"), Role.teller.value),
+                (wording.label("audience_customer"), Role.customer.value),
+            ],
             value=Role.teller.value,
-            label="检索权限",
+            label=wording.label("audience"),
             elem_id="role",
         )
-        send = gr.Button("发送", variant="primary", elem_id="send")
+        send = gr.Button(wording.label("send"), variant="primary", elem_id="send")
     thanks = gr.Markdown("", elem_id="feedback")
     with gr.Column(visible=False, elem_id="dislike") as dislike:
         reason = gr.Radio(
-            ["答案不正确", "没有回答我的问题", "引用来源不对", "其他"],
+            wording.dislike_reasons,
             label=wording("feedback_reason", "zh-CN"),
             elem_id="dislike-reason",
         )
-        detail = gr.Textbox(label="补充说明（可选）", elem_id="dislike-detail", max_lines=3)
-        explain = gr.Button("提交反馈", elem_id="dislike-send")
+        detail = gr.Textbox(
+            label=wording.label("dislike_detail"), elem_id="dislike-detail", max_lines=3
+        )
+        explain = gr.Button(wording.label("dislike_send"), elem_id="dislike-send")
     return chat, question, role, send, thanks, dislike, reason, detail, explain
 
 
-def _profile_form() -> list[Any]:
+def _profile_form(wording: ConsoleWording) -> list[Any]:
+    def label(field: str) -> str:
+        return wording.named("fields", field, "zh-CN")
+
     # No minimum or maximum on the numbers: Gradio would refuse a value outside them with
     # an English error over the field; profile_problems says what is wrong, in Chinese.
     with gr.Row():
-        aum = gr.Number(label="资产 AUM（元）", elem_id="aum")
-        available = gr.Number(label="可投资金额（元）", elem_id="available")
+        aum = gr.Number(label=label("aum"), elem_id="aum")
+        available = gr.Number(label=label("available_amount"), elem_id="available")
     with gr.Row():
         risk = gr.Dropdown(
-            [("未测评", ""), *[(level, level) for level in RISK_LEVELS]],
+            [(wording.label("not_assessed"), ""), *[(level, level) for level in RISK_LEVELS]],
             value="",
-            label="风险承受能力",
+            label=label("risk_level"),
             elem_id="risk-level",
         )
         assessed = gr.DateTime(
-            label="测评日期", include_time=False, type="string", elem_id="assessed-on"
+            label=label("risk_assessed_on"),
+            include_time=False,
+            type="string",
+            elem_id="assessed-on",
         )
     with gr.Row():
-        age = gr.Number(label="年龄", precision=0, elem_id="age")
-        horizon = gr.Number(label="投资期限（月）", precision=0, elem_id="horizon")
-    qualified = gr.Checkbox(label="合格投资者", elem_id="qualified")
+        age = gr.Number(label=label("age"), precision=0, elem_id="age")
+        horizon = gr.Number(label=label("horizon_months"), precision=0, elem_id="horizon")
+    qualified = gr.Checkbox(label=label("qualified_investor"), elem_id="qualified")
     return [aum, available, risk, assessed, age, horizon, qualified]
 
 
@@ -423,12 +434,8 @@ def build_console(services: Services) -> gr.Blocks:
     """The teller's console; on a keyed server tellers reach it through its sign-in."""
     handlers = Console(services)
     wording = handlers.wording
-    with gr.Blocks(title="江澜银行 · 柜员助手") as console:
-        gr.Markdown(
-            "## 江澜银行 · 柜员助手\n"
-            f"[转人工队列]({CONSOLE_PATH}/handoffs) · [数据看板]({CONSOLE_PATH}/analytics)"
-            " · [API 文档](/docs)"
-        )
+    with gr.Blocks(title=wording.label("title")) as console:
+        gr.Markdown(f"## {wording.label('title')}\n{wording.label('links')}")
         sessions = gr.BrowserState({}, storage_key=SESSIONS_KEY, secret=BROWSER_STATE_KEY)
         disliked = gr.State(None)
         with gr.Row():
@@ -437,12 +444,12 @@ def build_console(services: Services) -> gr.Blocks:
                     wording
                 )
             with gr.Column(scale=2):
-                gr.Markdown("### 引用来源")
+                gr.Markdown(f"### {wording.label('sources')}")
                 sources = gr.Markdown(f"_{wording('sources_hint', 'zh-CN')}_", elem_id="sources")
-                with gr.Accordion("客户资料", open=True):
-                    form = _profile_form()
+                with gr.Accordion(wording.label("profile"), open=True):
+                    form = _profile_form(wording)
                     problems = gr.Markdown(visible=False, elem_id="profile-errors")
-                    gr.Markdown("#### 适合的产品")
+                    gr.Markdown(f"#### {wording.label('suggestions')}")
                     suggestions = gr.Markdown(
                         f"_{wording('profile_hint', 'zh-CN')}_", elem_id="suggestions"
                     )

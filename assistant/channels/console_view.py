@@ -51,7 +51,7 @@ class ConsoleWording:
             key
             for key, value in texts.items()
             if isinstance(value, dict)
-            and key not in ("writers", "fields")
+            and key not in ("writers", "fields", "labels")
             and not all(lang in value for lang in CONSOLE_LANGUAGES)
         ]
         if missing:
@@ -67,9 +67,17 @@ class ConsoleWording:
         names = self.texts.get(group, {}).get(key)
         return str(names[language]) if names else key
 
+    def label(self, key: str) -> str:
+        """A label of the console's layout, which is built once, in Chinese."""
+        return str(self.texts["labels"][key])
+
     @property
     def examples(self) -> list[str]:
         return [str(e) for e in self.texts["examples"]]
+
+    @property
+    def dislike_reasons(self) -> list[str]:
+        return [str(r) for r in self.texts["dislike_reasons"]]
 
 
 def label_language(answer_language: str) -> str:
