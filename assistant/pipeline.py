@@ -35,6 +35,7 @@ from assistant.answer.generator import (
     DraftStream,
     GenerationInput,
     Generator,
+    Preparer,
     Rewriter,
     streamed,
 )
@@ -59,7 +60,7 @@ from assistant.search.index import KnowledgeIndex, Snapshot
 from assistant.search.retrieval import Passage, narrowed, search
 from assistant.search.subjects import ENGLISH_TWIN, Subject, SubjectCatalogue, TitleRules
 from assistant.settings import Settings
-from assistant.text import Language, detect_language, not_text, segments
+from assistant.text import Language, detect_language, not_text, segments, unknown_nouns
 from assistant.turn import Audit, Handoff, Memory, NoMemory, TurnRequest, TurnResult
 
 log = logging.getLogger(__name__)
@@ -486,10 +487,20 @@ class Assistant:
         snapshot.vectors.count()
         self.subjects(snapshot)
         self.view(snapshot)
-        # A passage's title, read as a question would be, loads what a turn loads.
+        # A passage's title, read as a question would be, loads what a turn loads: the
+        # input rails' model, the speller, the embedder and the part-of-speech tagger the
+        # composer asks what a question is about.
         for chunk in snapshot.chunks[:1]:
             question = self.input_guard.inspect(chunk.title).searchable
             self.embedder.embed_query(snapshot.speller.correct(question))
+            unknown_nouns(question)
+
+    def texts_to_prepare(self, snapshot: Snapshot) -> list[str]:
+        """What turns embed of this generation's passages whatever the question: the
+        generator's sentences read in context. An ingest embeds them ahead of the turns."""
+        if not isinstance(self.generator, Preparer):
+            return []
+        return [text for chunk in snapshot.chunks for text in self.generator.prepared_texts(chunk)]
 
     def subjects(self, snapshot: Snapshot) -> SubjectCatalogue:
         """The generation's catalogue of what its documents are about, built once."""

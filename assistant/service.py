@@ -25,6 +25,7 @@ from assistant.search.catalog import DatabaseCatalog, DocumentRecord, FileCatalo
 from assistant.search.embeddings import Embedder, load_embedder
 from assistant.search.glossary import Glossary
 from assistant.search.index import IngestReport, KnowledgeIndex
+from assistant.search.prepared import PreparedEmbedder, PreparedVectors
 from assistant.search.subjects import TitleRules
 from assistant.search.vectorstore import VectorStoreFactory, vector_stores
 from assistant.settings import Settings
@@ -41,7 +42,9 @@ def embedder_for(settings: Settings) -> Embedder:
 
 def open_index(settings: Settings, index_name: str | None = None) -> KnowledgeIndex:
     load_plugins(settings.plugins)
-    embedder = embedder_for(settings)
+    model = embedder_for(settings)
+    prepared = PreparedVectors(settings.prepared_vectors(index_name), model.name, model.dimension)
+    embedder = PreparedEmbedder(model, prepared)
     directory = settings.index_dir(index_name)
     if settings.shared_index():
         if settings.chroma_url is None and not settings.database().startswith("sqlite"):
@@ -115,6 +118,21 @@ def build_assistant(settings: Settings, index_name: str | None = None) -> Assist
         provenance=provenance,
         title_rules=title_rules,
     )
+
+
+def prepare_vectors(settings: Settings, assistant: Assistant) -> int:
+    """Embed, ahead of the turns, what every turn would embed of the current generation's
+    passages; returns how many texts were new. Run after an ingest has switched."""
+    index = assistant.index
+    if index.current_generation() is None:
+        return 0
+    model = embedder_for(settings)
+    prepared = PreparedVectors(settings.prepared_vectors(index.name), model.name, model.dimension)
+    with index.catalog.lock():
+        texts = assistant.texts_to_prepare(index.snapshot())
+        embedded = prepared.fill(texts, model.embed_passages)
+    log.info("prepared %d vectors for index %s (%d new)", len(set(texts)), index.name, embedded)
+    return embedded
 
 
 def content_hash(folder: Path) -> str:

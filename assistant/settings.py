@@ -250,6 +250,10 @@ class Settings(BaseSettings):
     def index_dir(self, index_name: str | None = None) -> Path:
         return self.data_dir / "indexes" / (index_name or self.index_name)
 
+    def prepared_vectors(self, index_name: str | None = None) -> Path:
+        """The vectors `assistant ingest` prepares for the texts turns embed (this host's)."""
+        return self.data_dir / "prepared" / f"{index_name or self.index_name}.sqlite"
+
 
 @lru_cache
 def get_settings() -> Settings:

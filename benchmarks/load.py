@@ -217,7 +217,8 @@ def main() -> None:
     parser.add_argument("--stores", choices=("embedded", "servers", "both"), default="both")
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     args = parser.parse_args()
-    index = Path(os.environ.get("ASSISTANT_DATA_DIR", ROOT / "data")) / "indexes"
+    data_dir = Path(os.environ.get("ASSISTANT_DATA_DIR", ROOT / "data"))
+    index, prepared = data_dir / "indexes", data_dir / "prepared"
     if not index.exists():
         sys.exit("run `assistant ingest` first: the load run serves the indexed knowledge base")
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -235,6 +236,9 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as folder:
                 data = Path(folder)
                 shutil.copytree(index, data / "indexes")
+                # What `assistant ingest` prepared for the turns travels with its index.
+                if prepared.exists():
+                    shutil.copytree(prepared, data / "prepared")
                 print(run("SQLite, exact vectors", data, workers, {}, args), flush=True)
         if args.stores == "embedded":
             continue

@@ -13,7 +13,7 @@ import pytest
 from assistant.ingest.documents import PlainFileDefaults, load_documents
 from assistant.pipeline import Assistant
 from assistant.search.embeddings import Embedder, load_embedder
-from assistant.service import build_assistant, ingest_paths, open_index
+from assistant.service import build_assistant, ingest_paths, open_index, prepare_vectors
 from assistant.settings import Settings
 from tests import servers
 
@@ -100,7 +100,9 @@ def assistant(settings: Settings) -> Assistant:
     loaded, report = ingest_paths(open_index(settings), [KNOWLEDGE], PlainFileDefaults())
     assert not loaded.errors, loaded.errors
     assert report.chunks_total > 0
-    return build_assistant(settings)
+    served = build_assistant(settings)
+    prepare_vectors(settings, served)  # as `assistant ingest` does: turns read these
+    return served
 
 
 def write(path: Path, text: str) -> Path:

@@ -123,8 +123,7 @@ def list_of(passage_text: str, limit: int = 1200) -> list[str]:
     start = bullets[0] - 1 if bullets[0] > 0 else bullets[0]
     end = bullets[-1] + 1
     items = [
-        f"- {_BULLET.sub('', line)}" if _BULLET.match(line) else line
-        for line in lines[start:end]
+        f"- {_BULLET.sub('', line)}" if _BULLET.match(line) else line for line in lines[start:end]
     ]
     return items if sum(len(i) for i in items) <= limit else []
 
@@ -164,13 +163,13 @@ def rank_candidates(
     half lexical coverage of the question's informative terms, half semantic similarity."""
     terms = content_terms(question)
     units = [
-        (rank, position, unit, f"{passage.chunk.title} {passage.chunk.section}")
+        (rank, position, unit, unit_context(passage.chunk))
         for rank, passage in enumerate(passages)
         for position, unit in enumerate(sentence_units(passage.chunk.text))
     ]
     if not units:
         return []
-    semantic = similarity(question, [f"{context}：{unit}" for *_, unit, context in units])
+    semantic = similarity(question, [read_in_context(unit, context) for *_, unit, context in units])
     candidates = [
         Candidate(
             rank,
@@ -181,6 +180,24 @@ def rank_candidates(
         for (rank, position, unit, context), cosine in zip(units, semantic, strict=True)
     ]
     return sorted(candidates, key=lambda c: (-c.support, c.passage_rank, c.position))
+
+
+def unit_context(chunk: IndexedChunk) -> str:
+    """Where a passage's sentences stand: its document's title and its section."""
+    return f"{chunk.title} {chunk.section}"
+
+
+def read_in_context(unit: str, context: str) -> str:
+    """A sentence as the composer compares it with the question: under its title and section,
+    so that "起存金额为 20 万元" is about the product it belongs to."""
+    return f"{context}：{unit}"
+
+
+def ranked_texts(chunk: IndexedChunk) -> list[str]:
+    """What ranking a passage's sentences embeds, whatever the question: an ingest prepares
+    these vectors once (assistant/search/prepared.py)."""
+    context = unit_context(chunk)
+    return [read_in_context(unit, context) for unit in sentence_units(chunk.text)]
 
 
 def anchors(question: str, weight: TermWeight, unknown: float) -> list[str]:
@@ -295,9 +312,7 @@ def offers_terms(question: str, passage_text: str) -> bool:
     return durations(question, _VARIANT_TERM) <= durations(passage_text)
 
 
-def crosses_scope(
-    question: str, answer: str, scopes: Sequence[tuple[Words, Words]]
-) -> bool:
+def crosses_scope(question: str, answer: str, scopes: Sequence[tuple[Words, Words]]) -> bool:
     """Whether the answer speaks only of the other side of a boundary the question names
     (境外 against 境内, credit against debit card)."""
     asked, said = fold(question), fold(answer)
@@ -363,6 +378,10 @@ class ExtractiveComposer:
     cited, or a decline when they do not answer the question."""
 
     name = "extractive"
+
+    @staticmethod
+    def prepared_texts(chunk: IndexedChunk) -> list[str]:
+        return ranked_texts(chunk)
 
     def __init__(
         self,

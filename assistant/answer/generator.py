@@ -109,6 +109,14 @@ class Generator(Protocol):
 
 
 @runtime_checkable
+class Preparer(Protocol):
+    """A generator that embeds texts of its passages whatever the question: an ingest
+    embeds them ahead of the turns (assistant/search/prepared.py)."""
+
+    def prepared_texts(self, chunk: IndexedChunk) -> list[str]: ...
+
+
+@runtime_checkable
 class Rewriter(Protocol):
     """A generator that can also restate a follow-up as a question that stands on its own."""
 

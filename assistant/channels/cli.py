@@ -29,6 +29,7 @@ from assistant.service import (
     ingest_paths,
     ingest_summary,
     open_index,
+    prepare_vectors,
 )
 from assistant.settings import Settings, get_settings
 from assistant.turn import TurnRequest
@@ -97,6 +98,7 @@ def ingest(
 
         defaults = PlainFileDefaults(Audience(audience) if audience else None)
         loaded, report = ingest_paths(index, targets, defaults, prune, progress)
+    prepare_vectors(settings, build_assistant(settings, index_name))
     summary = ingest_summary(loaded, report)
     skipped = summary["skipped"]
     if as_json:

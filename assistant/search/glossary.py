@@ -109,6 +109,13 @@ def _terms_of(glossary: Glossary, text: str) -> frozenset[str]:
 def uses_word(folded: str, word: str) -> bool:
     """Whether folded text uses a word: a Chinese word anywhere, a Latin one as whole words
     (cd is not in 'cdn', fee not in 'feedback')."""
-    if word.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", folded) is not None
-    return word in folded
+    # Every turn asks this of every glossary word for each of its sentences: the substring
+    # test first, since nearly every word is absent, and the whole-word pattern compiled once.
+    if word not in folded:
+        return False
+    return not word.isascii() or _whole_word(word).search(folded) is not None
+
+
+@lru_cache(maxsize=4096)
+def _whole_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")

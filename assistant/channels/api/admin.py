@@ -11,7 +11,7 @@ from assistant.channels.api.dependencies import Caller, Deps
 from assistant.channels.api.schemas import IngestRequest
 from assistant.errors import Conflict, Forbidden, InvalidRequest
 from assistant.ingest.documents import PlainFileDefaults
-from assistant.service import ingest_paths, ingest_summary
+from assistant.service import ingest_paths, ingest_summary, prepare_vectors
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -48,6 +48,7 @@ def admin_ingest(body: IngestRequest, caller: Caller, deps: Deps) -> dict[str, A
         loaded, report = ingest_paths(
             deps.assistant.index, targets, PlainFileDefaults(audience=body.audience), body.prune
         )
+        prepare_vectors(deps.settings, deps.assistant)
     finally:
         deps.ingest_lock.release()
     return ingest_summary(loaded, report)
