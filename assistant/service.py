@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -128,9 +129,14 @@ def prepare_vectors(settings: Settings, assistant: Assistant) -> int:
         return 0
     model = embedder_for(settings)
     prepared = PreparedVectors(settings.prepared_vectors(index.name), model.name, model.dimension)
-    with index.catalog.lock():
-        texts = assistant.texts_to_prepare(index.snapshot())
-        embedded = prepared.fill(texts, model.embed_passages)
+    try:
+        with index.catalog.lock():
+            texts = assistant.texts_to_prepare(index.snapshot())
+            embedded = prepared.fill(texts, model.embed_passages)
+    except (OSError, sqlite3.Error) as error:
+        # The ingest has switched already; without these vectors turns embed as before.
+        log.warning("vectors for index %s not prepared (%s): turns embed them", index.name, error)
+        return 0
     log.info("prepared %d vectors for index %s (%d new)", len(set(texts)), index.name, embedded)
     return embedded
 

@@ -132,10 +132,18 @@ class PreparedVectors:
                 part,
             )
             for key, blob in rows:
-                vector = np.frombuffer(blob, dtype=np.float32)
-                if vector.shape == (self.dimension,):  # anything else is not this model's
+                vector = self._sound(blob)
+                if vector is not None:
                     found[by_key[key]] = vector
         return found
+
+    def _sound(self, blob: object) -> np.ndarray | None:
+        """The stored vector, when it can be this model's: bytes of its size, all finite.
+        Anything else (another model's, a damaged row) is embedded instead."""
+        if not isinstance(blob, bytes) or len(blob) != 4 * self.dimension:
+            return None
+        vector = np.frombuffer(blob, dtype=np.float32)
+        return vector if bool(np.isfinite(vector).all()) else None
 
 
 class PreparedEmbedder:

@@ -90,11 +90,21 @@ def test_a_damaged_store_means_embedding_as_before(tmp_path: Path, embedder: Emb
     assert np.allclose(vectors, embedder.embed_passages(SENTENCES), atol=1e-5)
 
 
-def test_a_vector_of_the_wrong_size_is_never_served(tmp_path: Path, embedder: Embedder) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    [
+        np.ones(3, dtype=np.float32).tobytes(),  # another model's size
+        b"\x00" * 13,  # not even whole numbers
+        np.full(512, np.nan, dtype=np.float32).tobytes(),  # the right size, not a vector
+    ],
+)
+def test_a_damaged_vector_is_never_served(
+    tmp_path: Path, embedder: Embedder, damage: bytes
+) -> None:
     vectors = store(tmp_path, embedder)
     vectors.fill(SENTENCES, embedder.embed_passages)
     with sqlite3.connect(tmp_path / "prepared.sqlite") as db:
-        db.execute("UPDATE vectors SET vector = ?", (np.ones(3, dtype=np.float32).tobytes(),))
+        db.execute("UPDATE vectors SET vector = ?", (damage,))
 
     assert store(tmp_path, embedder).lookup(SENTENCES) == {}
 
